@@ -1,0 +1,376 @@
+//! Extractors every handler uses: the caller (`Principal`), a JSON body
+//! parsed into request types (`ApiJson`), query strings (`ApiQuery`), and
+//! `If-Match` (`Precondition`). Each turns bad input into a problem with
+//! field-level errors, so handlers only see parsed values.
+
+use actix_web::dev::Payload;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
+use bytes::BytesMut;
+use futures_util::StreamExt;
+use futures_util::future::{LocalBoxFuture, Ready, ready};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use validator::{Validate, ValidationErrors, ValidationErrorsKind};
+
+use crate::auth::{JwtKeys, Principal};
+use crate::db::write::Precondition;
+use crate::domain::Versioned;
+use crate::error::{ApiError, FieldError};
+
+/// The largest request body accepted, in bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(principal_of(req))
+    }
+}
+
+fn principal_of(req: &HttpRequest) -> Result<Principal, ApiError> {
+    let keys = req
+        .app_data::<web::Data<JwtKeys>>()
+        .ok_or_else(|| ApiError::internal("JWT keys are not configured"))?;
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthorized("send `Authorization: Bearer <token>`".into()))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("the Authorization header is not ASCII".into()))?;
+    let token = value
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+        })?;
+    keys.verify(token)
+}
+
+/// A JSON request body, deserialised into `T` and validated.
+///
+/// 415 without a JSON content type, 413 past the body limit, 400 for JSON
+/// that does not parse (including invalid UTF-8), 422 naming the field for
+/// JSON of the wrong shape or values that fail validation.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for ApiJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<BodyLimit>>()
+            .map(|l| l.0)
+            .unwrap_or(256 * 1024);
+        let checked =
+            check_json_content_type(req).and_then(|()| check_declared_length(req.headers(), limit));
+        let mut payload = payload.take();
+        Box::pin(async move {
+            checked?;
+            let mut body = BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| {
+                    ApiError::bad_request(format!("the body could not be read: {e}"))
+                })?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::PayloadTooLarge(limit));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(ApiJson)
+        })
+    }
+}
+
+fn check_json_content_type(req: &HttpRequest) -> Result<(), ApiError> {
+    let mime = req.mime_type().ok().flatten();
+    let is_json = mime.as_ref().is_some_and(|m| {
+        m.type_() == mime::APPLICATION
+            && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+    });
+    if is_json {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(
+            "send the body as `Content-Type: application/json`".into(),
+        ))
+    }
+}
+
+fn check_declared_length(headers: &HeaderMap, limit: usize) -> Result<(), ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    match declared {
+        Some(n) if n > limit => Err(ApiError::PayloadTooLarge(limit)),
+        _ => Ok(()),
+    }
+}
+
+/// Parses and validates a JSON body; public so the command line and tests
+/// read request bodies exactly as the API does.
+pub fn parse_json<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.classify() == serde_json::error::Category::Data {
+            ApiError::Validation(vec![field_error(&path, &inner.to_string())])
+        } else {
+            ApiError::bad_request(format!("the body is not valid JSON: {inner}"))
+        }
+    })?;
+    de.end()
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    value
+        .validate()
+        .map_err(|e| ApiError::Validation(validation_errors(&e)))?;
+    Ok(value)
+}
+
+/// A query string deserialised into `T`; 400 naming the parameter when a
+/// value does not parse or a parameter is unknown.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiQuery<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parsed = serde_urlencoded::Deserializer::new(form_urlencoded::parse(
+            req.query_string().as_bytes(),
+        ));
+        ready(
+            serde_path_to_error::deserialize(parsed)
+                .map(ApiQuery)
+                .map_err(|e| {
+                    let path = e.path().to_string();
+                    let err = field_error(&path, &e.into_inner().to_string());
+                    ApiError::BadRequest {
+                        detail: format!("query parameter `{}`: {}", err.field, err.message),
+                        errors: vec![err],
+                    }
+                }),
+        )
+    }
+}
+
+/// A field error from serde's message: where, and a stable code.
+fn field_error(path: &str, message: &str) -> FieldError {
+    let path = if path == "." { "" } else { path };
+    let named = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(|name| {
+                if path.is_empty() || path.ends_with(name) {
+                    name.to_owned()
+                } else {
+                    format!("{path}.{name}")
+                }
+            })
+    };
+    let (field, code) = if let Some(f) = named("missing field `") {
+        (f, "required")
+    } else if let Some(f) = named("unknown field `") {
+        (f, "unknown_field")
+    } else if message.starts_with("unknown variant") {
+        (path.to_owned(), "unknown_variant")
+    } else if message.starts_with("invalid type") {
+        (path.to_owned(), "invalid_type")
+    } else {
+        (path.to_owned(), "invalid")
+    };
+    let message = message.split(" at line ").next().unwrap_or(message);
+    FieldError::new(
+        if field.is_empty() {
+            "body".to_owned()
+        } else {
+            field
+        },
+        code,
+        message,
+    )
+}
+
+/// Flattens validator's nested errors into dotted paths.
+fn validation_errors(errors: &ValidationErrors) -> Vec<FieldError> {
+    fn walk(prefix: &str, errors: &ValidationErrors, out: &mut Vec<FieldError>) {
+        for (field, kind) in errors.errors() {
+            let path = if prefix.is_empty() {
+                field.to_string()
+            } else {
+                format!("{prefix}.{field}")
+            };
+            match kind {
+                ValidationErrorsKind::Field(list) => {
+                    for e in list {
+                        let message = e
+                            .message
+                            .as_ref()
+                            .map(|m| m.to_string())
+                            .unwrap_or_else(|| e.to_string());
+                        out.push(FieldError::new(path.clone(), e.code.to_string(), message));
+                    }
+                }
+                ValidationErrorsKind::Struct(inner) => walk(&path, inner, out),
+                ValidationErrorsKind::List(items) => {
+                    for (i, inner) in items {
+                        walk(&format!("{path}[{i}]"), inner, out);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk("", errors, &mut out);
+    out.sort_by(|a, b| a.field.cmp(&b.field));
+    out
+}
+
+impl FromRequest for Precondition {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(precondition_of(req.headers()))
+    }
+}
+
+fn precondition_of(headers: &HeaderMap) -> Result<Precondition, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(Precondition::None);
+    };
+    let malformed = || ApiError::BadRequest {
+        detail: "If-Match must be `*` or a list of quoted entity tags".into(),
+        errors: vec![FieldError::new(
+            "If-Match",
+            "invalid",
+            "expected `*` or \"<etag>\"",
+        )],
+    };
+    let value = value.to_str().map_err(|_| malformed())?.trim();
+    if value == "*" {
+        return Ok(Precondition::Any);
+    }
+    let tags = entity_tags(value).ok_or_else(malformed)?;
+    // If-Match compares strongly: a weak tag never matches.
+    Ok(Precondition::OneOf(
+        tags.into_iter().filter(|t| !t.starts_with("W/")).collect(),
+    ))
+}
+
+/// Splits `"a", W/"b"` into its tags, quotes kept; None when malformed.
+fn entity_tags(value: &str) -> Option<Vec<String>> {
+    let tags: Vec<String> = value
+        .split(',')
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let well_formed = |t: &String| {
+        let opaque = t.strip_prefix("W/").unwrap_or(t);
+        opaque.len() >= 2
+            && opaque.starts_with('"')
+            && opaque.ends_with('"')
+            && !opaque[1..opaque.len() - 1].contains('"')
+    };
+    (!tags.is_empty() && tags.iter().all(well_formed)).then_some(tags)
+}
+
+/// A resource as a response: its JSON with its `ETag`, or 304 when the
+/// client's `If-None-Match` names the current tag (weak comparison).
+pub fn item<R: Serialize + Versioned>(req: &HttpRequest, resource: &R) -> HttpResponse {
+    let etag = resource.etag();
+    let fresh = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim() == "*"
+                || entity_tags(v)
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|t| t.strip_prefix("W/").unwrap_or(t) == etag)
+        });
+    if fresh {
+        HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .finish()
+    } else {
+        HttpResponse::Ok()
+            .insert_header((header::ETAG, etag))
+            .json(resource)
+    }
+}
+
+/// A resource after a change: 200 with its new `ETag`.
+pub fn changed<R: Serialize + Versioned>(resource: &R) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, resource.etag()))
+        .json(resource)
+}
+
+/// A newly created resource: 201 with `Location` and `ETag`.
+pub fn created<R: Serialize + Versioned>(location: String, resource: &R) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::ETAG, resource.etag()))
+        .json(resource)
+}
+
+/// Serde helpers for PATCH bodies.
+pub mod patch {
+    use serde::{Deserialize, Deserializer};
+
+    /// For a nullable field: absent → `None` (leave as is), `null` →
+    /// `Some(None)` (clear), a value → `Some(Some(v))`. Use with `default`.
+    pub fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+
+    /// For a field that cannot be cleared: absent → `None`, `null` is an
+    /// error, a value → `Some(v)`. Use with `default`.
+    pub fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<T>, D::Error> {
+        T::deserialize(d).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entity_tags_parse() {
+        assert_eq!(
+            entity_tags(r#""1", W/"2""#).unwrap(),
+            vec![r#""1""#.to_string(), r#"W/"2""#.to_string()]
+        );
+        assert!(entity_tags("1").is_none());
+        assert!(entity_tags(r#""a"b""#).is_none());
+    }
+
+    #[test]
+    fn serde_messages_become_field_errors() {
+        let e = field_error(".", "missing field `name_zh` at line 1 column 2");
+        assert_eq!((e.field.as_str(), e.code.as_str()), ("name_zh", "required"));
+        let e = field_error("documents[0]", "missing field `url`");
+        assert_eq!(e.field, "documents[0].url");
+        let e = field_error("kind", "unknown variant `x`, expected `a`");
+        assert_eq!(
+            (e.field.as_str(), e.code.as_str()),
+            ("kind", "unknown_variant")
+        );
+    }
+}

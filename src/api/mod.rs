@@ -1,0 +1,195 @@
+//! The HTTP edge: one file per resource, each handler parse → authorise →
+//! one call → respond. Routes and the OpenAPI description are registered
+//! together here, so a route cannot miss the description.
+
+pub mod alliances;
+pub mod extract;
+pub mod health;
+pub mod memberships;
+pub mod organizations;
+
+use serde::Serialize;
+use utoipa::openapi::path::{HttpMethod, Operation};
+use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::error::{FieldError, Problem};
+
+/// One page of a list: the items and the cursor of the next page (`null`
+/// on the last page).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct List<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> From<crate::db::page::Page<T>> for List<T> {
+    fn from(p: crate::db::page::Page<T>) -> Self {
+        List {
+            items: p.items,
+            next_cursor: p.next_cursor,
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "alliance-api",
+        description = "System of record and reporting API for Tianjin's industry–education alliances \
+            (产教联合体 and 产业链产教融合共同体): alliances, member organisations and memberships.\n\n\
+            Every error is an RFC 9457 problem (`application/problem+json`). Lists are paged with an \
+            opaque `cursor`. Every resource carries `version` and an `ETag`: send `If-None-Match` to get \
+            304 when nothing changed and `If-Match` on PATCH/DELETE so a stale write gets 412 instead of \
+            overwriting someone else's change.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    tags(
+        (name = "alliances", description = "产教联合体 and 产业链产教融合共同体"),
+        (name = "organizations", description = "Enterprises, colleges, institutes and authorities, shared across alliances"),
+        (name = "memberships", description = "An organisation's place in an alliance; closed, never deleted"),
+        (name = "operations", description = "Liveness and readiness"),
+    ),
+    components(schemas(Problem, FieldError)),
+    modifiers(&Conventions),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+/// Adds what every operation shares: the bearer scheme and the problem
+/// responses its method and path can produce.
+struct Conventions;
+
+const PROBLEMS: &[(&str, &str)] = &[
+    (
+        "400",
+        "Malformed request: a query parameter, header or JSON body that does not parse",
+    ),
+    ("401", "No bearer token, or one that is not valid"),
+    ("403", "The token's role or scope does not allow this"),
+    ("404", "No such resource"),
+    (
+        "409",
+        "The request conflicts with the current state (a taken value, a closed membership, …)",
+    ),
+    (
+        "412",
+        "`If-Match` names a version that is no longer current",
+    ),
+    ("413", "The body is larger than the limit"),
+    ("415", "The body is not `application/json`"),
+    (
+        "422",
+        "The body is well-formed JSON but not valid; `errors` names each field",
+    ),
+    ("503", "The database is not reachable or is busy; retry"),
+];
+
+impl Modify for Conventions {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        for (status, description) in PROBLEMS {
+            components.responses.insert(
+                problem_response_name(status),
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(*description)
+                        .content(
+                            "application/problem+json",
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("Problem")))
+                                .build(),
+                        )
+                        .build(),
+                ),
+            );
+        }
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let has_id = path.contains('{');
+            let api = path.starts_with("/api/");
+            for (method, op) in [
+                (HttpMethod::Get, item.get.as_mut()),
+                (HttpMethod::Post, item.post.as_mut()),
+                (HttpMethod::Put, item.put.as_mut()),
+                (HttpMethod::Patch, item.patch.as_mut()),
+                (HttpMethod::Delete, item.delete.as_mut()),
+            ] {
+                if let Some(op) = op {
+                    add_problems(op, &statuses(&method, has_id, api));
+                }
+            }
+        }
+    }
+}
+
+fn problem_response_name(status: &str) -> String {
+    format!("Problem{status}")
+}
+
+/// The problem statuses an operation can answer with.
+fn statuses(method: &HttpMethod, has_id: bool, api: bool) -> Vec<&'static str> {
+    if !api {
+        return vec![];
+    }
+    let mut s = vec!["400", "401", "503"];
+    if has_id {
+        s.push("404");
+    }
+    match method {
+        HttpMethod::Post | HttpMethod::Put | HttpMethod::Patch => {
+            s.extend(["403", "409", "413", "415", "422"]);
+        }
+        HttpMethod::Delete => s.extend(["403", "409"]),
+        _ => {}
+    }
+    if matches!(
+        method,
+        HttpMethod::Put | HttpMethod::Patch | HttpMethod::Delete
+    ) {
+        s.push("412");
+    }
+    s.sort_unstable();
+    s
+}
+
+fn add_problems(op: &mut Operation, statuses: &[&str]) {
+    let mut responses = ResponsesBuilder::new().build();
+    std::mem::swap(&mut responses, &mut op.responses);
+    for status in statuses {
+        responses
+            .responses
+            .entry((*status).to_owned())
+            .or_insert_with(|| RefOr::Ref(Ref::from_response_name(problem_response_name(status))));
+    }
+    op.responses = responses;
+}
+
+/// Registers every API route; `crate::app` mounts this under `/api/v1`.
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(alliances::list)
+        .service(alliances::create)
+        .service(alliances::get)
+        .service(alliances::update)
+        .service(memberships::list_for_alliance)
+        .service(memberships::create)
+        .service(memberships::get)
+        .service(memberships::update)
+        .service(organizations::list)
+        .service(organizations::create)
+        .service(organizations::get)
+        .service(organizations::update)
+        .service(organizations::delete)
+        .service(memberships::list_for_organization);
+}

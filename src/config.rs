@@ -1,0 +1,62 @@
+//! Settings, from the command line or the environment.
+
+use clap::{Args, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DemoSeed {
+    /// Load the seeds' alliances on the first start of an empty SQLite store.
+    Auto,
+    /// Never load demo data by itself (`alliance-api seed` still does).
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// A SQLite path (optionally `sqlite://…`) or a `postgres://…` URL.
+    #[arg(long, env = "DATABASE_URL", default_value = "alliance.db")]
+    pub database_url: String,
+    /// Address to listen on.
+    #[arg(long, env = "ALLIANCE_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// HS256 key for bearer tokens, at least 32 bytes. Required on
+    /// PostgreSQL; on SQLite a random one is made and kept in the database.
+    #[arg(long, env = "ALLIANCE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Database connections in the pool.
+    #[arg(long, env = "ALLIANCE_DB_POOL_SIZE", default_value_t = 8)]
+    pub pool_size: u32,
+    /// The largest request body accepted, in bytes.
+    #[arg(long, env = "ALLIANCE_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    pub max_body_bytes: usize,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "ALLIANCE_WORKERS")]
+    pub workers: Option<usize>,
+    /// Whether to load demo data on the first start of an empty SQLite store.
+    #[arg(long, env = "ALLIANCE_DEMO_SEED", value_enum, default_value_t = DemoSeed::Auto)]
+    pub demo_seed: DemoSeed,
+    /// Log lines as text or JSON (`RUST_LOG` sets the level).
+    #[arg(long, env = "ALLIANCE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// Settings for a given database and secret, the rest at their defaults.
+    pub fn for_database(database_url: &str, jwt_secret: Option<&str>) -> Self {
+        Config {
+            database_url: database_url.to_owned(),
+            addr: "127.0.0.1:0".to_owned(),
+            jwt_secret: jwt_secret.map(str::to_owned),
+            pool_size: 4,
+            max_body_bytes: 256 * 1024,
+            workers: Some(1),
+            demo_seed: DemoSeed::Off,
+            log_format: LogFormat::Text,
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! Queries of alliances.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::page::{Page, PageRequest};
+use super::schema::alliances;
+use super::write::{Action, Change, Precondition, Tx, unchanged};
+use super::{AnyConnection, Backend, contains_pattern, lower, new_id, stored, utc};
+use crate::domain::alliance::{
+    Alliance, AllianceKind, AlliancePatch, AllianceStatus, NewAlliance, Sector,
+};
+use crate::domain::{Name, Slug};
+use crate::error::ApiError;
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = alliances, treat_none_as_null = true)]
+struct AllianceRow {
+    id: String,
+    slug: String,
+    kind: String,
+    sector: String,
+    host_zone: Option<String>,
+    name_zh: String,
+    name_en: Option<String>,
+    founded_on: Option<NaiveDate>,
+    status: String,
+    documents: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl AllianceRow {
+    fn into_resource(self) -> Result<Alliance, ApiError> {
+        Ok(Alliance {
+            slug: stored("slug", Slug::parse(&self.slug))?,
+            kind: stored("kind", self.kind.parse())?,
+            sector: stored("sector", self.sector.parse())?,
+            host_zone: stored(
+                "host_zone",
+                self.host_zone.as_deref().map(Name::parse).transpose(),
+            )?,
+            name_zh: stored("name_zh", Name::parse(&self.name_zh))?,
+            name_en: stored(
+                "name_en",
+                self.name_en.as_deref().map(Name::parse).transpose(),
+            )?,
+            founded_on: self.founded_on,
+            status: stored("status", self.status.parse())?,
+            documents: stored("documents", serde_json::from_str(&self.documents))?,
+            version: self.version,
+            created_at: utc(self.created_at),
+            updated_at: utc(self.updated_at),
+            id: self.id,
+        })
+    }
+
+    fn from_resource(a: &Alliance) -> Result<Self, ApiError> {
+        Ok(AllianceRow {
+            id: a.id.clone(),
+            slug: a.slug.to_string(),
+            kind: a.kind.as_str().to_owned(),
+            sector: a.sector.as_str().to_owned(),
+            host_zone: a.host_zone.as_ref().map(ToString::to_string),
+            name_zh: a.name_zh.to_string(),
+            name_en: a.name_en.as_ref().map(ToString::to_string),
+            founded_on: a.founded_on,
+            status: a.status.as_str().to_owned(),
+            documents: serde_json::to_string(&a.documents).map_err(ApiError::internal)?,
+            version: a.version,
+            created_at: a.created_at.naive_utc(),
+            updated_at: a.updated_at.naive_utc(),
+        })
+    }
+}
+
+/// Filters of the alliance list.
+#[derive(Debug, Clone, Default)]
+pub struct AllianceFilter {
+    pub q: Option<String>,
+    pub kind: Option<AllianceKind>,
+    pub sector: Option<Sector>,
+    pub status: Option<AllianceStatus>,
+    pub updated_since: Option<NaiveDateTime>,
+}
+
+/// An alliance by id or slug.
+pub fn find(conn: &mut AnyConnection, key: &str) -> Result<Alliance, ApiError> {
+    alliances::table
+        .filter(alliances::id.eq(key).or(alliances::slug.eq(key)))
+        .select(AllianceRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ApiError::NotFound(format!("there is no alliance `{key}`")))?
+        .into_resource()
+}
+
+pub fn list(
+    conn: &mut AnyConnection,
+    f: &AllianceFilter,
+    page: &PageRequest,
+) -> Result<Page<Alliance>, ApiError> {
+    let mut query = alliances::table
+        .select(AllianceRow::as_select())
+        .order(alliances::id.asc())
+        .limit(page.limit + 1)
+        .into_boxed::<Backend>();
+    if let Some(after) = &page.after {
+        query = query.filter(alliances::id.gt(after.clone()));
+    }
+    if let Some(kind) = f.kind {
+        query = query.filter(alliances::kind.eq(kind.as_str()));
+    }
+    if let Some(sector) = f.sector {
+        query = query.filter(alliances::sector.eq(sector.as_str()));
+    }
+    if let Some(status) = f.status {
+        query = query.filter(alliances::status.eq(status.as_str()));
+    }
+    if let Some(since) = f.updated_since {
+        query = query.filter(alliances::updated_at.ge(since));
+    }
+    if let Some(q) = &f.q {
+        let pattern = contains_pattern(q);
+        query = query.filter(
+            alliances::name_zh
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(alliances::name_en)
+                    .like(pattern.to_lowercase())
+                    .escape('\\'))
+                .or(alliances::slug.like(pattern.to_lowercase()).escape('\\')),
+        );
+    }
+    let rows = query.load(conn)?;
+    let page = page.finish(rows, |r: &AllianceRow| &r.id);
+    let items = page
+        .items
+        .into_iter()
+        .map(AllianceRow::into_resource)
+        .collect::<Result<_, _>>()?;
+    Ok(Page {
+        items,
+        next_cursor: page.next_cursor,
+    })
+}
+
+pub fn slug_taken(conn: &mut AnyConnection, slug: &Slug) -> Result<bool, ApiError> {
+    let n: i64 = alliances::table
+        .filter(alliances::slug.eq(slug.as_str()))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+pub fn create(tx: &mut Tx<'_>, new: NewAlliance) -> Result<Alliance, ApiError> {
+    tx.principal.ensure_admin("found an alliance")?;
+    if slug_taken(tx.conn, &new.slug)? {
+        return Err(ApiError::conflict(
+            "slug",
+            "taken",
+            format!("an alliance with slug `{}` exists", new.slug),
+        ));
+    }
+    let now = utc(tx.now());
+    let alliance = Alliance {
+        id: new_id(),
+        slug: new.slug,
+        kind: new.kind,
+        sector: new.sector,
+        host_zone: new.host_zone,
+        name_zh: new.name_zh,
+        name_en: new.name_en,
+        founded_on: new.founded_on,
+        status: AllianceStatus::Active,
+        documents: new.documents,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(alliances::table)
+        .values(AllianceRow::from_resource(&alliance)?)
+        .execute(tx.conn)?;
+    tx.record(Change {
+        action: Action::Created,
+        resource_type: "alliance",
+        resource_id: &alliance.id,
+        alliance_id: Some(&alliance.id),
+        version: alliance.version,
+        before: None,
+        after: Some(&alliance),
+    })?;
+    Ok(alliance)
+}
+
+pub fn update(
+    tx: &mut Tx<'_>,
+    key: &str,
+    patch: AlliancePatch,
+    pre: &Precondition,
+) -> Result<Alliance, ApiError> {
+    let before = find(tx.conn, key)?;
+    tx.principal
+        .ensure_alliance_writer(&before.id, before.slug.as_str())?;
+    pre.check(&before)?;
+    let mut after = before.clone();
+    patch.apply(&mut after);
+    if unchanged(&before, &after) {
+        return Ok(before);
+    }
+    after.version += 1;
+    after.updated_at = utc(tx.now());
+    let updated = diesel::update(
+        alliances::table
+            .filter(alliances::id.eq(&before.id))
+            .filter(alliances::version.eq(before.version)),
+    )
+    .set(AllianceRow::from_resource(&after)?)
+    .execute(tx.conn)?;
+    if updated == 0 {
+        return Err(ApiError::PreconditionFailed(
+            "the alliance changed while this request ran; retry".into(),
+        ));
+    }
+    tx.record(Change {
+        action: Action::Updated,
+        resource_type: "alliance",
+        resource_id: &after.id,
+        alliance_id: Some(&after.id),
+        version: after.version,
+        before: Some(&before),
+        after: Some(&after),
+    })?;
+    Ok(after)
+}

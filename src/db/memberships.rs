@@ -1,0 +1,275 @@
+//! Queries of memberships. A membership is never deleted: leaving closes it.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::page::{Page, PageRequest};
+use super::schema::{memberships, organizations};
+use super::write::{Action, Change, Precondition, Tx, unchanged};
+use super::{AnyConnection, Backend, alliances, new_id, stored, utc};
+use crate::domain::alliance::AllianceStatus;
+use crate::domain::membership::{
+    Membership, MembershipPatch, MembershipRole, MembershipStatus, NewMembership,
+};
+use crate::domain::organization::OrganizationSummary;
+use crate::domain::{Name, Slug};
+use crate::error::ApiError;
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = memberships, treat_none_as_null = true)]
+struct MembershipRow {
+    id: String,
+    alliance_id: String,
+    organization_id: String,
+    role: String,
+    status: String,
+    joined_on: NaiveDate,
+    left_on: Option<NaiveDate>,
+    note: Option<String>,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = organizations)]
+struct SummaryRow {
+    id: String,
+    slug: String,
+    kind: String,
+    name_zh: String,
+    name_en: Option<String>,
+    version: i64,
+}
+
+fn into_resource((m, o): (MembershipRow, SummaryRow)) -> Result<Membership, ApiError> {
+    Ok(Membership {
+        organization: OrganizationSummary {
+            id: o.id,
+            slug: stored("slug", Slug::parse(&o.slug))?,
+            kind: stored("kind", o.kind.parse())?,
+            name_zh: stored("name_zh", Name::parse(&o.name_zh))?,
+            name_en: stored("name_en", o.name_en.as_deref().map(Name::parse).transpose())?,
+        },
+        organization_version: o.version,
+        role: stored("role", m.role.parse())?,
+        status: stored("status", m.status.parse())?,
+        id: m.id,
+        alliance_id: m.alliance_id,
+        organization_id: m.organization_id,
+        joined_on: m.joined_on,
+        left_on: m.left_on,
+        note: m.note,
+        version: m.version,
+        created_at: utc(m.created_at),
+        updated_at: utc(m.updated_at),
+    })
+}
+
+fn to_row(m: &Membership) -> MembershipRow {
+    MembershipRow {
+        id: m.id.clone(),
+        alliance_id: m.alliance_id.clone(),
+        organization_id: m.organization_id.clone(),
+        role: m.role.as_str().to_owned(),
+        status: m.status.as_str().to_owned(),
+        joined_on: m.joined_on,
+        left_on: m.left_on,
+        note: m.note.clone(),
+        version: m.version,
+        created_at: m.created_at.naive_utc(),
+        updated_at: m.updated_at.naive_utc(),
+    }
+}
+
+/// Filters of a membership list.
+#[derive(Debug, Clone, Default)]
+pub struct MembershipFilter {
+    pub role: Option<MembershipRole>,
+    pub status: Option<MembershipStatus>,
+    pub updated_since: Option<NaiveDateTime>,
+}
+
+/// Whose memberships a list shows.
+#[derive(Debug, Clone, Copy)]
+pub enum Of<'a> {
+    Alliance(&'a str),
+    Organization(&'a str),
+}
+
+pub fn find(conn: &mut AnyConnection, id: &str) -> Result<Membership, ApiError> {
+    let found = memberships::table
+        .inner_join(organizations::table)
+        .filter(memberships::id.eq(id))
+        .select((MembershipRow::as_select(), SummaryRow::as_select()))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ApiError::NotFound(format!("there is no membership `{id}`")))?;
+    into_resource(found)
+}
+
+pub fn list(
+    conn: &mut AnyConnection,
+    of: Of<'_>,
+    f: &MembershipFilter,
+    page: &PageRequest,
+) -> Result<Page<Membership>, ApiError> {
+    let mut query = memberships::table
+        .inner_join(organizations::table)
+        .select((MembershipRow::as_select(), SummaryRow::as_select()))
+        .order(memberships::id.asc())
+        .limit(page.limit + 1)
+        .into_boxed::<Backend>();
+    query = match of {
+        Of::Alliance(id) => query.filter(memberships::alliance_id.eq(id.to_owned())),
+        Of::Organization(id) => query.filter(memberships::organization_id.eq(id.to_owned())),
+    };
+    if let Some(after) = &page.after {
+        query = query.filter(memberships::id.gt(after.clone()));
+    }
+    if let Some(role) = f.role {
+        query = query.filter(memberships::role.eq(role.as_str()));
+    }
+    if let Some(status) = f.status {
+        query = query.filter(memberships::status.eq(status.as_str()));
+    }
+    if let Some(since) = f.updated_since {
+        query = query.filter(memberships::updated_at.ge(since));
+    }
+    let rows = query.load::<(MembershipRow, SummaryRow)>(conn)?;
+    let page = page.finish(rows, |(m, _)| &m.id);
+    let items = page
+        .items
+        .into_iter()
+        .map(into_resource)
+        .collect::<Result<_, _>>()?;
+    Ok(Page {
+        items,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// Whether the organisation holds a membership that is not closed.
+fn open_membership(
+    conn: &mut AnyConnection,
+    alliance_id: &str,
+    org_id: &str,
+) -> Result<Option<String>, ApiError> {
+    Ok(memberships::table
+        .filter(memberships::alliance_id.eq(alliance_id))
+        .filter(memberships::organization_id.eq(org_id))
+        .filter(memberships::status.ne(MembershipStatus::Left.as_str()))
+        .select(memberships::id)
+        .first(conn)
+        .optional()?)
+}
+
+pub fn create(
+    tx: &mut Tx<'_>,
+    alliance_key: &str,
+    new: NewMembership,
+) -> Result<Membership, ApiError> {
+    let alliance = alliances::find(tx.conn, alliance_key)?;
+    tx.principal
+        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
+    if alliance.status == AllianceStatus::Dissolved {
+        return Err(ApiError::Conflict {
+            detail: format!("the alliance `{}` is dissolved", alliance.slug),
+            errors: vec![],
+        });
+    }
+    let org = match super::organizations::find(tx.conn, &new.organization_id) {
+        Err(ApiError::NotFound(msg)) => {
+            return Err(ApiError::invalid("organization_id", "not_found", msg));
+        }
+        other => other?,
+    };
+    if let Some(existing) = open_membership(tx.conn, &alliance.id, &org.id)? {
+        return Err(ApiError::conflict(
+            "organization_id",
+            "conflict",
+            format!(
+                "`{}` already holds membership {existing} in `{}`",
+                org.slug, alliance.slug
+            ),
+        ));
+    }
+    let now = utc(tx.now());
+    let membership = Membership {
+        id: new_id(),
+        alliance_id: alliance.id.clone(),
+        organization_id: org.id.clone(),
+        organization: OrganizationSummary {
+            id: org.id,
+            slug: org.slug,
+            kind: org.kind,
+            name_zh: org.name_zh,
+            name_en: org.name_en,
+        },
+        organization_version: org.version,
+        role: new.role,
+        status: MembershipStatus::Active,
+        joined_on: new.joined_on,
+        left_on: None,
+        note: new.note,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(memberships::table)
+        .values(to_row(&membership))
+        .execute(tx.conn)?;
+    tx.record(Change {
+        action: Action::Created,
+        resource_type: "membership",
+        resource_id: &membership.id,
+        alliance_id: Some(&membership.alliance_id),
+        version: membership.version,
+        before: None,
+        after: Some(&membership),
+    })?;
+    Ok(membership)
+}
+
+pub fn update(
+    tx: &mut Tx<'_>,
+    id: &str,
+    patch: MembershipPatch,
+    pre: &Precondition,
+) -> Result<Membership, ApiError> {
+    let before = find(tx.conn, id)?;
+    let alliance = alliances::find(tx.conn, &before.alliance_id)?;
+    tx.principal
+        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
+    pre.check(&before)?;
+    let mut after = before.clone();
+    match patch.apply(&mut after) {
+        Ok(()) if unchanged(&before, &after) => return Ok(before),
+        Ok(()) => {}
+        Err((field, rule)) => return Err(ApiError::conflict(field, "conflict", rule.to_string())),
+    }
+    after.version += 1;
+    after.updated_at = utc(tx.now());
+    let updated = diesel::update(
+        memberships::table
+            .filter(memberships::id.eq(&before.id))
+            .filter(memberships::version.eq(before.version)),
+    )
+    .set(to_row(&after))
+    .execute(tx.conn)?;
+    if updated == 0 {
+        return Err(ApiError::PreconditionFailed(
+            "the membership changed while this request ran; retry".into(),
+        ));
+    }
+    tx.record(Change {
+        action: Action::Updated,
+        resource_type: "membership",
+        resource_id: &after.id,
+        alliance_id: Some(&after.alliance_id),
+        version: after.version,
+        before: Some(&before),
+        after: Some(&after),
+    })?;
+    Ok(after)
+}

@@ -1,0 +1,242 @@
+//! Storage: one code path over SQLite and PostgreSQL.
+//!
+//! `AnyConnection` is diesel's `MultiConnection` over both engines. The pool
+//! manager picks the engine from the URL scheme itself: the derived
+//! `establish` would try PostgreSQL and then silently fall back to SQLite,
+//! hiding the real error and turning a libpq string into a file name.
+
+pub mod alliances;
+pub mod memberships;
+pub mod organizations;
+pub mod page;
+pub mod schema;
+pub mod settings;
+pub mod write;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+pub use write::Tx;
+
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// The query backend of `AnyConnection`, for boxed queries.
+pub type Backend = <AnyConnection as diesel::Connection>::Backend;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    /// `postgres://` and `postgresql://` are PostgreSQL; anything else is a
+    /// SQLite path, with or without `sqlite://`.
+    pub fn of(url: &str) -> (Engine, &str) {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Engine::Postgres, url)
+        } else {
+            (Engine::Sqlite, url.strip_prefix("sqlite://").unwrap_or(url))
+        }
+    }
+}
+
+/// An r2d2 manager that opens the engine the URL names, and sets up every
+/// SQLite connection the same way (foreign keys, WAL, busy timeout).
+#[derive(Debug, Clone)]
+pub struct Manager {
+    engine: Engine,
+    target: String,
+}
+
+impl Manager {
+    pub fn new(url: &str) -> Self {
+        let (engine, target) = Engine::of(url);
+        Manager {
+            engine,
+            target: target.to_owned(),
+        }
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
+        match self.engine {
+            Engine::Postgres => diesel::PgConnection::establish(&self.target)
+                .map(AnyConnection::Postgresql)
+                .map_err(r2d2::Error::ConnectionError),
+            Engine::Sqlite => {
+                let mut c = diesel::SqliteConnection::establish(&self.target)
+                    .map_err(r2d2::Error::ConnectionError)?;
+                c.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(AnyConnection::Sqlite(c))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        match conn {
+            AnyConnection::Postgresql(c) => c.is_broken(),
+            AnyConnection::Sqlite(c) => c.is_broken(),
+        }
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+/// The pool, and the way every request reaches it: on actix's blocking
+/// threads, never on a worker.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    engine: Engine,
+    /// SQLite takes one writer at a time; queueing writers here instead of
+    /// in SQLite's busy loop keeps a read-then-write transaction from
+    /// failing with SQLITE_BUSY when another writer got in first.
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+impl Db {
+    pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Db> {
+        let manager = Manager::new(url);
+        let engine = manager.engine;
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+            .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+        Ok(Db {
+            pool,
+            engine,
+            sqlite_writer: Arc::default(),
+        })
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// A connection for the command line and tests (blocking).
+    pub fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, ApiError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Applies the pending migrations of this engine; returns their names.
+    pub fn migrate(&self) -> anyhow::Result<Vec<String>> {
+        let mut conn = self.pool.get()?;
+        let done = match &mut *conn {
+            AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+            AnyConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+        }
+        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+        Ok(done.iter().map(|v| v.to_string()).collect())
+    }
+
+    /// Whether every migration of this engine has been applied.
+    pub fn migrations_applied(&self) -> Result<bool, ApiError> {
+        let mut conn = self.pool.get()?;
+        let pending = match &mut *conn {
+            AnyConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+            AnyConnection::Postgresql(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+        };
+        pending.map(|p| !p).map_err(ApiError::internal)
+    }
+
+    /// Runs a read on a blocking thread.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || f(&mut *pool.get()?)).await?
+    }
+
+    /// Runs a change on a blocking thread, in one transaction that also
+    /// appends the audit record and the change event (see [`Tx`]).
+    pub async fn write<T, F>(&self, principal: Principal, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, ApiError> + Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || db.write_blocking(&principal, f)).await?
+    }
+
+    /// [`Db::write`] for callers already off the async workers (CLI, seed).
+    pub fn write_blocking<T, F>(&self, principal: &Principal, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut Tx<'_>) -> Result<T, ApiError>,
+    {
+        let _one_writer = match self.engine {
+            Engine::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner())),
+            Engine::Postgres => None,
+        };
+        let mut conn = self.pool.get()?;
+        conn.transaction(|conn| f(&mut Tx::new(conn, principal)))
+    }
+}
+
+diesel::define_sql_function! {
+    /// SQL `lower()`, for case-insensitive search of optional text.
+    fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
+/// A `LIKE` pattern (escape character `\`) that finds `text` anywhere.
+pub(crate) fn contains_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// A new resource id: a UUIDv7, so ids sort in creation order.
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Reads back a stored value that the write path parsed before storing;
+/// failing here means the database was changed behind the service's back.
+pub(crate) fn stored<T, E: std::fmt::Display>(
+    column: &str,
+    r: Result<T, E>,
+) -> Result<T, ApiError> {
+    r.map_err(|e| ApiError::Internal(format!("stored {column} is not valid: {e}")))
+}
+
+pub(crate) fn utc(t: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
+    t.and_utc()
+}

@@ -1,0 +1,431 @@
+//! Queries of organisations and their external references.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::page::{Page, PageRequest};
+use super::schema::{alliances, memberships, organization_refs, organizations};
+use super::write::{Action, Change, Precondition, Tx, unchanged};
+use super::{AnyConnection, Backend, contains_pattern, lower, new_id, stored, utc};
+use crate::auth::Role;
+use crate::domain::organization::{
+    ExternalRef, NewOrganization, Organization, OrganizationKind, OrganizationPatch,
+};
+use crate::domain::{ExternalSystem, Name, Slug, Url, Uscc};
+use crate::error::{ApiError, FieldError};
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = organizations, treat_none_as_null = true)]
+struct OrganizationRow {
+    id: String,
+    slug: String,
+    kind: String,
+    name_zh: String,
+    name_en: Option<String>,
+    uscc: Option<String>,
+    region: Option<String>,
+    website: Option<String>,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = organization_refs)]
+struct RefRow {
+    organization_id: String,
+    system: String,
+    external_id: String,
+}
+
+impl OrganizationRow {
+    fn into_resource(self, refs: Vec<ExternalRef>) -> Result<Organization, ApiError> {
+        Ok(Organization {
+            slug: stored("slug", Slug::parse(&self.slug))?,
+            kind: stored("kind", self.kind.parse())?,
+            name_zh: stored("name_zh", Name::parse(&self.name_zh))?,
+            name_en: stored(
+                "name_en",
+                self.name_en.as_deref().map(Name::parse).transpose(),
+            )?,
+            uscc: stored("uscc", self.uscc.as_deref().map(Uscc::parse).transpose())?,
+            region: stored(
+                "region",
+                self.region.as_deref().map(Name::parse).transpose(),
+            )?,
+            website: stored(
+                "website",
+                self.website.as_deref().map(Url::parse).transpose(),
+            )?,
+            external_refs: refs,
+            version: self.version,
+            created_at: utc(self.created_at),
+            updated_at: utc(self.updated_at),
+            id: self.id,
+        })
+    }
+
+    fn from_resource(o: &Organization) -> Self {
+        OrganizationRow {
+            id: o.id.clone(),
+            slug: o.slug.to_string(),
+            kind: o.kind.as_str().to_owned(),
+            name_zh: o.name_zh.to_string(),
+            name_en: o.name_en.as_ref().map(ToString::to_string),
+            uscc: o.uscc.as_ref().map(ToString::to_string),
+            region: o.region.as_ref().map(ToString::to_string),
+            website: o.website.as_ref().map(ToString::to_string),
+            version: o.version,
+            created_at: o.created_at.naive_utc(),
+            updated_at: o.updated_at.naive_utc(),
+        }
+    }
+}
+
+impl RefRow {
+    fn into_ref(self) -> Result<ExternalRef, ApiError> {
+        Ok(ExternalRef {
+            system: stored("external_refs.system", ExternalSystem::parse(&self.system))?,
+            id: stored("external_refs.id", Name::parse(&self.external_id))?,
+        })
+    }
+}
+
+/// Filters of the organisation list.
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationFilter {
+    pub q: Option<String>,
+    pub kind: Option<OrganizationKind>,
+    pub uscc: Option<Uscc>,
+    pub updated_since: Option<NaiveDateTime>,
+}
+
+/// External references of these organisations, in one query.
+fn refs_of(
+    conn: &mut AnyConnection,
+    ids: &[&str],
+) -> Result<HashMap<String, Vec<ExternalRef>>, ApiError> {
+    let rows: Vec<RefRow> = organization_refs::table
+        .filter(organization_refs::organization_id.eq_any(ids))
+        .order((
+            organization_refs::system.asc(),
+            organization_refs::external_id.asc(),
+        ))
+        .select(RefRow::as_select())
+        .load(conn)?;
+    let mut map: HashMap<String, Vec<ExternalRef>> = HashMap::new();
+    for row in rows {
+        map.entry(row.organization_id.clone())
+            .or_default()
+            .push(row.into_ref()?);
+    }
+    Ok(map)
+}
+
+fn with_refs(
+    conn: &mut AnyConnection,
+    rows: Vec<OrganizationRow>,
+) -> Result<Vec<Organization>, ApiError> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut refs = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        refs_of(conn, &ids)?
+    };
+    rows.into_iter()
+        .map(|r| {
+            let mine = refs.remove(&r.id).unwrap_or_default();
+            r.into_resource(mine)
+        })
+        .collect()
+}
+
+/// An organisation by id or slug.
+pub fn find(conn: &mut AnyConnection, key: &str) -> Result<Organization, ApiError> {
+    let row = organizations::table
+        .filter(organizations::id.eq(key).or(organizations::slug.eq(key)))
+        .select(OrganizationRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ApiError::NotFound(format!("there is no organization `{key}`")))?;
+    Ok(with_refs(conn, vec![row])?.remove(0))
+}
+
+pub fn list(
+    conn: &mut AnyConnection,
+    f: &OrganizationFilter,
+    page: &PageRequest,
+) -> Result<Page<Organization>, ApiError> {
+    let mut query = organizations::table
+        .select(OrganizationRow::as_select())
+        .order(organizations::id.asc())
+        .limit(page.limit + 1)
+        .into_boxed::<Backend>();
+    if let Some(after) = &page.after {
+        query = query.filter(organizations::id.gt(after.clone()));
+    }
+    if let Some(kind) = f.kind {
+        query = query.filter(organizations::kind.eq(kind.as_str()));
+    }
+    if let Some(uscc) = &f.uscc {
+        query = query.filter(organizations::uscc.eq(uscc.as_str().to_owned()));
+    }
+    if let Some(since) = f.updated_since {
+        query = query.filter(organizations::updated_at.ge(since));
+    }
+    if let Some(q) = &f.q {
+        let pattern = contains_pattern(q);
+        query = query.filter(
+            organizations::name_zh
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(organizations::name_en)
+                    .like(pattern.to_lowercase())
+                    .escape('\\'))
+                .or(organizations::slug
+                    .like(pattern.to_lowercase())
+                    .escape('\\')),
+        );
+    }
+    let rows = query.load(conn)?;
+    let page = page.finish(rows, |r: &OrganizationRow| &r.id);
+    Ok(Page {
+        items: with_refs(conn, page.items)?,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// Refuses values another organisation already holds: slug, USCC, and
+/// external references.
+fn ensure_unique(
+    conn: &mut AnyConnection,
+    o: &Organization,
+    check_slug: bool,
+) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    let others = organizations::table.filter(organizations::id.ne(&o.id));
+    if check_slug {
+        let n: i64 = others
+            .filter(organizations::slug.eq(o.slug.as_str()))
+            .count()
+            .get_result(conn)?;
+        if n > 0 {
+            errors.push(FieldError::new(
+                "slug",
+                "taken",
+                format!("another organization has slug `{}`", o.slug),
+            ));
+        }
+    }
+    if let Some(uscc) = &o.uscc {
+        let holder: Option<String> = others
+            .filter(organizations::uscc.eq(uscc.as_str()))
+            .select(organizations::slug)
+            .first(conn)
+            .optional()?;
+        if let Some(holder) = holder {
+            errors.push(FieldError::new(
+                "uscc",
+                "taken",
+                format!("organization `{holder}` holds USCC {uscc}"),
+            ));
+        }
+    }
+    for (i, r) in o.external_refs.iter().enumerate() {
+        let holder: Option<String> = organization_refs::table
+            .filter(organization_refs::system.eq(r.system.as_str()))
+            .filter(organization_refs::external_id.eq(r.id.as_str()))
+            .filter(organization_refs::organization_id.ne(&o.id))
+            .select(organization_refs::organization_id)
+            .first(conn)
+            .optional()?;
+        if let Some(holder) = holder {
+            errors.push(FieldError::new(
+                format!("external_refs[{i}]"),
+                "taken",
+                format!("organization {holder} already holds {}:{}", r.system, r.id),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Conflict {
+            detail: "a unique value is already taken".into(),
+            errors,
+        })
+    }
+}
+
+fn write_refs(conn: &mut AnyConnection, o: &Organization) -> Result<(), ApiError> {
+    diesel::delete(organization_refs::table.filter(organization_refs::organization_id.eq(&o.id)))
+        .execute(conn)?;
+    // One row at a time: batch inserts do not compile through MultiConnection.
+    for r in &o.external_refs {
+        let row = RefRow {
+            organization_id: o.id.clone(),
+            system: r.system.to_string(),
+            external_id: r.id.to_string(),
+        };
+        diesel::insert_into(organization_refs::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn create(tx: &mut Tx<'_>, new: NewOrganization) -> Result<Organization, ApiError> {
+    tx.principal
+        .ensure_role(&[Role::Admin, Role::Secretariat], "register organizations")?;
+    let now = utc(tx.now());
+    let org = Organization {
+        id: new_id(),
+        slug: new.slug,
+        kind: new.kind,
+        name_zh: new.name_zh,
+        name_en: new.name_en,
+        uscc: new.uscc,
+        region: new.region,
+        website: new.website,
+        external_refs: new.external_refs,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    ensure_unique(tx.conn, &org, true)?;
+    diesel::insert_into(organizations::table)
+        .values(OrganizationRow::from_resource(&org))
+        .execute(tx.conn)?;
+    write_refs(tx.conn, &org)?;
+    tx.record(Change {
+        action: Action::Created,
+        resource_type: "organization",
+        resource_id: &org.id,
+        alliance_id: None,
+        version: org.version,
+        before: None,
+        after: Some(&org),
+    })?;
+    Ok(org)
+}
+
+/// Who may change an organisation: an admin; its own member token; a
+/// secretariat of an alliance it currently belongs to.
+fn ensure_editor(tx: &mut Tx<'_>, org: &Organization) -> Result<(), ApiError> {
+    let p = tx.principal;
+    match p.role {
+        Role::Admin => Ok(()),
+        Role::Member
+            if p.organization
+                .as_deref()
+                .is_some_and(|o| o == org.id || o == org.slug.as_str()) =>
+        {
+            Ok(())
+        }
+        Role::Secretariat => {
+            let scope: Vec<(String, String)> = memberships::table
+                .inner_join(alliances::table)
+                .filter(memberships::organization_id.eq(&org.id))
+                .filter(memberships::status.ne("left"))
+                .select((alliances::id, alliances::slug))
+                .load(tx.conn)?;
+            if scope.iter().any(|(id, slug)| p.covers_alliance(id, slug)) {
+                Ok(())
+            } else {
+                Err(ApiError::Forbidden(format!(
+                    "`{}` is not a member of an alliance this token covers",
+                    org.slug
+                )))
+            }
+        }
+        Role::Member => Err(ApiError::Forbidden(
+            "a member token may change only its own organization".into(),
+        )),
+        role => Err(ApiError::Forbidden(format!(
+            "the role `{role}` cannot change organizations"
+        ))),
+    }
+}
+
+pub fn update(
+    tx: &mut Tx<'_>,
+    key: &str,
+    patch: OrganizationPatch,
+    pre: &Precondition,
+) -> Result<Organization, ApiError> {
+    let before = find(tx.conn, key)?;
+    ensure_editor(tx, &before)?;
+    pre.check(&before)?;
+    let mut after = before.clone();
+    patch.apply(&mut after);
+    if unchanged(&before, &after) {
+        return Ok(before);
+    }
+    ensure_unique(tx.conn, &after, false)?;
+    after.version += 1;
+    after.updated_at = utc(tx.now());
+    let updated = diesel::update(
+        organizations::table
+            .filter(organizations::id.eq(&before.id))
+            .filter(organizations::version.eq(before.version)),
+    )
+    .set(OrganizationRow::from_resource(&after))
+    .execute(tx.conn)?;
+    if updated == 0 {
+        return Err(ApiError::PreconditionFailed(
+            "the organization changed while this request ran; retry".into(),
+        ));
+    }
+    if after.external_refs != before.external_refs {
+        write_refs(tx.conn, &after)?;
+    }
+    tx.record(Change {
+        action: Action::Updated,
+        resource_type: "organization",
+        resource_id: &after.id,
+        alliance_id: None,
+        version: after.version,
+        before: Some(&before),
+        after: Some(&after),
+    })?;
+    Ok(after)
+}
+
+/// Deletes an organisation that never belonged to an alliance (a mistaken
+/// entry). One with memberships stays: membership history is never deleted.
+pub fn delete(tx: &mut Tx<'_>, key: &str, pre: &Precondition) -> Result<(), ApiError> {
+    tx.principal.ensure_admin("delete organizations")?;
+    let before = find(tx.conn, key)?;
+    pre.check(&before)?;
+    let held: i64 = memberships::table
+        .filter(memberships::organization_id.eq(&before.id))
+        .count()
+        .get_result(tx.conn)?;
+    if held > 0 {
+        return Err(ApiError::Conflict {
+            detail: format!(
+                "`{}` has {held} membership record(s); membership history is never deleted, so neither is the organization",
+                before.slug
+            ),
+            errors: vec![],
+        });
+    }
+    diesel::delete(
+        organization_refs::table.filter(organization_refs::organization_id.eq(&before.id)),
+    )
+    .execute(tx.conn)?;
+    diesel::delete(organizations::table.filter(organizations::id.eq(&before.id)))
+        .execute(tx.conn)?;
+    tx.record(Change {
+        action: Action::Deleted,
+        resource_type: "organization",
+        resource_id: &before.id,
+        alliance_id: None,
+        version: before.version + 1,
+        before: Some(&before),
+        after: None,
+    })?;
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! One schema for both engines. Written by hand to match
+//! `migrations/{sqlite,postgres}`; `tests/schema.rs` checks that the two
+//! engines end with the same tables and columns.
+
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    alliances (id) {
+        id -> Text,
+        slug -> Text,
+        kind -> Text,
+        sector -> Text,
+        host_zone -> Nullable<Text>,
+        name_zh -> Text,
+        name_en -> Nullable<Text>,
+        founded_on -> Nullable<Date>,
+        status -> Text,
+        documents -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        slug -> Text,
+        kind -> Text,
+        name_zh -> Text,
+        name_en -> Nullable<Text>,
+        uscc -> Nullable<Text>,
+        region -> Nullable<Text>,
+        website -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    organization_refs (system, external_id) {
+        organization_id -> Text,
+        system -> Text,
+        external_id -> Text,
+    }
+}
+
+diesel::table! {
+    memberships (id) {
+        id -> Text,
+        alliance_id -> Text,
+        organization_id -> Text,
+        role -> Text,
+        status -> Text,
+        joined_on -> Date,
+        left_on -> Nullable<Date>,
+        note -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_records (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        resource_type -> Text,
+        resource_id -> Text,
+        before -> Nullable<Text>,
+        after -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    change_events (seq) {
+        seq -> BigInt,
+        at -> Timestamp,
+        event_type -> Text,
+        resource_type -> Text,
+        resource_id -> Text,
+        alliance_id -> Nullable<Text>,
+        version -> BigInt,
+        payload -> Text,
+    }
+}
+
+diesel::joinable!(memberships -> alliances (alliance_id));
+diesel::joinable!(memberships -> organizations (organization_id));
+diesel::joinable!(organization_refs -> organizations (organization_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    settings,
+    alliances,
+    organizations,
+    organization_refs,
+    memberships,
+    audit_records,
+    change_events,
+);

@@ -1,0 +1,164 @@
+//! The write path: every change runs inside one transaction that also
+//! appends an audit record (who, when, what, before/after) and a change
+//! event (the table the change feed and webhooks read).
+
+use chrono::{NaiveDateTime, SubsecRound, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::AnyConnection;
+use super::schema::{audit_records, change_events};
+use crate::auth::Principal;
+use crate::error::ApiError;
+
+pub struct Tx<'a> {
+    pub conn: &'a mut AnyConnection,
+    pub principal: &'a Principal,
+    now: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Created,
+    Updated,
+    Deleted,
+}
+
+impl Action {
+    fn as_str(self) -> &'static str {
+        match self {
+            Action::Created => "created",
+            Action::Updated => "updated",
+            Action::Deleted => "deleted",
+        }
+    }
+}
+
+/// One change to one resource, as the audit trail and the feed see it.
+pub struct Change<'r, R: Serialize> {
+    pub action: Action,
+    /// `alliance`, `organization`, `membership`, …
+    pub resource_type: &'static str,
+    pub resource_id: &'r str,
+    /// The alliance whose readers may see the change, where there is one.
+    pub alliance_id: Option<&'r str>,
+    pub version: i64,
+    pub before: Option<&'r R>,
+    pub after: Option<&'r R>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = audit_records)]
+struct NewAuditRecord<'a> {
+    at: NaiveDateTime,
+    actor: &'a str,
+    action: &'a str,
+    resource_type: &'a str,
+    resource_id: &'a str,
+    before: Option<String>,
+    after: Option<String>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = change_events)]
+struct NewChangeEvent<'a> {
+    at: NaiveDateTime,
+    event_type: String,
+    resource_type: &'a str,
+    resource_id: &'a str,
+    alliance_id: Option<&'a str>,
+    version: i64,
+    payload: String,
+}
+
+/// The time every database timestamp uses: UTC, microseconds (what both
+/// engines keep), so a value reads back exactly as it was written.
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+impl<'a> Tx<'a> {
+    pub fn new(conn: &'a mut AnyConnection, principal: &'a Principal) -> Self {
+        Tx {
+            conn,
+            principal,
+            now: now(),
+        }
+    }
+
+    /// The time of this transaction: every row it writes carries it.
+    pub fn now(&self) -> NaiveDateTime {
+        self.now
+    }
+
+    /// Appends the audit record and the change event of one change.
+    pub fn record<R: Serialize>(&mut self, change: Change<'_, R>) -> Result<(), ApiError> {
+        let json = |r: Option<&R>| {
+            r.map(serde_json::to_string)
+                .transpose()
+                .map_err(ApiError::internal)
+        };
+        let before = json(change.before)?;
+        let after = json(change.after)?;
+        let payload = match &after {
+            Some(after) => after.clone(),
+            None => serde_json::json!({"id": change.resource_id, "deleted": true}).to_string(),
+        };
+        diesel::insert_into(audit_records::table)
+            .values(NewAuditRecord {
+                at: self.now,
+                actor: &self.principal.subject,
+                action: change.action.as_str(),
+                resource_type: change.resource_type,
+                resource_id: change.resource_id,
+                before,
+                after,
+            })
+            .execute(self.conn)?;
+        diesel::insert_into(change_events::table)
+            .values(NewChangeEvent {
+                at: self.now,
+                event_type: format!("{}.{}", change.resource_type, change.action.as_str()),
+                resource_type: change.resource_type,
+                resource_id: change.resource_id,
+                alliance_id: change.alliance_id,
+                version: change.version,
+                payload,
+            })
+            .execute(self.conn)?;
+        Ok(())
+    }
+}
+
+/// What the client said about the version it last saw (`If-Match`).
+#[derive(Debug, Clone, Default)]
+pub enum Precondition {
+    /// No `If-Match`: the write goes ahead whatever the version.
+    #[default]
+    None,
+    /// `If-Match: *`: any current version will do.
+    Any,
+    /// `If-Match: "3", "4"`: one of these tags must be current.
+    OneOf(Vec<String>),
+}
+
+impl Precondition {
+    pub fn check(&self, current: &impl crate::domain::Versioned) -> Result<(), ApiError> {
+        match self {
+            Precondition::OneOf(tags) if !tags.contains(&current.etag()) => {
+                Err(ApiError::PreconditionFailed(format!(
+                    "If-Match {} does not match the current ETag {}; fetch the resource again and retry",
+                    tags.join(", "),
+                    current.etag()
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Whether a change leaves the representation as it was (a no-op PATCH
+/// writes nothing and keeps the version).
+pub fn unchanged<R: Serialize>(before: &R, after: &R) -> bool {
+    serde_json::to_value(before).ok() == serde_json::to_value(after).ok()
+}

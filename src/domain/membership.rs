@@ -1,0 +1,138 @@
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::organization::OrganizationSummary;
+use super::{Versioned, text_enum};
+
+text_enum!(
+    MembershipRole {
+        /// 牵头单位.
+        Lead = "lead",
+        CoLead = "co_lead",
+        Member = "member",
+    }
+);
+
+text_enum!(
+    MembershipStatus {
+        Active = "active",
+        Suspended = "suspended",
+        /// Closed with `left_on`; a closed membership is kept, never deleted.
+        Left = "left",
+    }
+);
+
+/// An organisation's place in an alliance, from the day it joined to the day
+/// it left. History is never deleted: leaving closes the membership.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Membership {
+    #[schema(example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b")]
+    pub id: String,
+    pub alliance_id: String,
+    pub organization_id: String,
+    /// The organisation as it is now (read-only; part of this representation's ETag).
+    pub organization: OrganizationSummary,
+    pub role: MembershipRole,
+    pub status: MembershipStatus,
+    #[schema(example = "2023-05-08")]
+    pub joined_on: NaiveDate,
+    pub left_on: Option<NaiveDate>,
+    #[schema(example = "named in the founding plan of 2023-05-08")]
+    pub note: Option<String>,
+    #[schema(example = 1)]
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(skip)]
+    pub organization_version: i64,
+}
+
+impl Versioned for Membership {
+    /// The summary of the organisation is part of the body, so its version is
+    /// part of the tag: a renamed organisation never hides behind a 304.
+    fn etag(&self) -> String {
+        format!("\"{}.{}\"", self.version, self.organization_version)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMembership {
+    pub organization_id: String,
+    pub role: MembershipRole,
+    pub joined_on: NaiveDate,
+    pub note: Option<String>,
+}
+
+/// A partial update of a membership.
+#[derive(Debug, Clone, Default)]
+pub struct MembershipPatch {
+    pub role: Option<MembershipRole>,
+    pub status: Option<MembershipStatus>,
+    pub left_on: Option<NaiveDate>,
+    pub note: Option<Option<String>>,
+}
+
+/// Why a membership change is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MembershipRuleError {
+    #[error("the membership was closed on {0}; a return to the alliance is a new membership")]
+    AlreadyLeft(NaiveDate),
+    #[error("left_on ({left}) is before joined_on ({joined})")]
+    LeftBeforeJoined { left: NaiveDate, joined: NaiveDate },
+    #[error("status `left` needs left_on, the day the organisation left")]
+    LeftWithoutDate,
+    #[error("left_on goes with status `left`, not `{0}`")]
+    DateWithoutLeaving(MembershipStatus),
+}
+
+impl MembershipPatch {
+    /// Applies the change, keeping the rules: a closed membership stays
+    /// closed; closing needs a date no earlier than joining; `left_on`
+    /// alone closes the membership.
+    pub fn apply(self, m: &mut Membership) -> Result<(), (&'static str, MembershipRuleError)> {
+        if m.status == MembershipStatus::Left {
+            let field = if self.status.is_some() {
+                "status"
+            } else {
+                "left_on"
+            };
+            return Err((
+                field,
+                MembershipRuleError::AlreadyLeft(m.left_on.unwrap_or(m.joined_on)),
+            ));
+        }
+        let status = match (self.status, self.left_on) {
+            (Some(MembershipStatus::Left) | None, Some(_)) => Some(MembershipStatus::Left),
+            (Some(MembershipStatus::Left), None) => {
+                return Err(("left_on", MembershipRuleError::LeftWithoutDate));
+            }
+            (Some(other), Some(_)) => {
+                return Err(("status", MembershipRuleError::DateWithoutLeaving(other)));
+            }
+            (s, None) => s,
+        };
+        if let Some(left) = self.left_on {
+            if left < m.joined_on {
+                return Err((
+                    "left_on",
+                    MembershipRuleError::LeftBeforeJoined {
+                        left,
+                        joined: m.joined_on,
+                    },
+                ));
+            }
+            m.left_on = Some(left);
+        }
+        if let Some(s) = status {
+            m.status = s;
+        }
+        if let Some(r) = self.role {
+            m.role = r;
+        }
+        if let Some(n) = self.note {
+            m.note = n;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,127 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{ExternalSystem, Name, Slug, Url, Uscc, Versioned, text_enum};
+
+text_enum!(
+    OrganizationKind {
+        Enterprise = "enterprise",
+        University = "university",
+        /// 高职 (higher vocational college).
+        VocationalCollege = "vocational_college",
+        /// 中职 (secondary vocational school).
+        SecondaryVocational = "secondary_vocational",
+        ResearchInstitute = "research_institute",
+        /// 管委会, 教委 and other public authorities.
+        Government = "government",
+        IndustryAssociation = "industry_association",
+        Other = "other",
+    }
+);
+
+/// The id a member organisation's own system uses for this organisation.
+/// At most one organisation holds a given `{system, id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"system": "kailaiying-hr", "id": "ORG-0001"}))]
+pub struct ExternalRef {
+    pub system: ExternalSystem,
+    #[schema(value_type = String, min_length = 1, max_length = 200, example = "ORG-0001")]
+    pub id: Name,
+}
+
+/// One real body (enterprise, college, authority…), shared by every alliance
+/// it belongs to.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Organization {
+    #[schema(example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b")]
+    pub id: String,
+    #[schema(example = "nankai-university")]
+    pub slug: Slug,
+    pub kind: OrganizationKind,
+    #[schema(value_type = String, example = "南开大学")]
+    pub name_zh: Name,
+    #[schema(value_type = Option<String>, example = "Nankai University")]
+    pub name_en: Option<Name>,
+    /// 统一社会信用代码, checksum verified; unique when present.
+    pub uscc: Option<Uscc>,
+    #[schema(value_type = Option<String>, example = "天津市南开区")]
+    pub region: Option<Name>,
+    #[schema(value_type = Option<String>, example = "https://www.nankai.edu.cn/")]
+    pub website: Option<Url>,
+    pub external_refs: Vec<ExternalRef>,
+    #[schema(example = 1)]
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Versioned for Organization {
+    fn etag(&self) -> String {
+        format!("\"{}\"", self.version)
+    }
+}
+
+/// The few fields a list of memberships shows of each organisation.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrganizationSummary {
+    pub id: String,
+    #[schema(example = "nankai-university")]
+    pub slug: Slug,
+    pub kind: OrganizationKind,
+    #[schema(value_type = String, example = "南开大学")]
+    pub name_zh: Name,
+    #[schema(value_type = Option<String>, example = "Nankai University")]
+    pub name_en: Option<Name>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOrganization {
+    pub slug: Slug,
+    pub kind: OrganizationKind,
+    pub name_zh: Name,
+    pub name_en: Option<Name>,
+    pub uscc: Option<Uscc>,
+    pub region: Option<Name>,
+    pub website: Option<Url>,
+    pub external_refs: Vec<ExternalRef>,
+}
+
+/// A partial update: `None` leaves a field as it is; `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationPatch {
+    pub kind: Option<OrganizationKind>,
+    pub name_zh: Option<Name>,
+    pub name_en: Option<Option<Name>>,
+    pub uscc: Option<Option<Uscc>>,
+    pub region: Option<Option<Name>>,
+    pub website: Option<Option<Url>>,
+    pub external_refs: Option<Vec<ExternalRef>>,
+}
+
+impl OrganizationPatch {
+    pub fn apply(self, o: &mut Organization) {
+        if let Some(v) = self.kind {
+            o.kind = v;
+        }
+        if let Some(v) = self.name_zh {
+            o.name_zh = v;
+        }
+        if let Some(v) = self.name_en {
+            o.name_en = v;
+        }
+        if let Some(v) = self.uscc {
+            o.uscc = v;
+        }
+        if let Some(v) = self.region {
+            o.region = v;
+        }
+        if let Some(v) = self.website {
+            o.website = v;
+        }
+        if let Some(v) = self.external_refs {
+            o.external_refs = v;
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! `ApiError` → RFC 9457 `application/problem+json`: the one place where
+//! statuses are chosen. Handlers and queries return `ApiError`; nothing else
+//! writes an error body.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A problem detail (RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "/problems/validation",
+    "title": "The request body is not valid",
+    "status": 422,
+    "detail": "1 field is not valid",
+    "errors": [{"field": "uscc", "code": "invalid", "message": "check character is '4' but the code requires '3'"}]
+}))]
+pub struct Problem {
+    /// A stable identifier of the kind of problem (a URI reference).
+    #[serde(rename = "type")]
+    #[schema(example = "/problems/validation")]
+    pub type_: &'static str,
+    pub title: &'static str,
+    #[schema(example = 422)]
+    pub status: u16,
+    pub detail: String,
+    /// The fields at fault, for validation failures.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// One field at fault: where (a dotted path into the body or the name of a
+/// query parameter or header), a stable code, and a message for people.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct FieldError {
+    #[schema(example = "uscc")]
+    pub field: String,
+    /// `required`, `invalid`, `invalid_type`, `unknown_variant`,
+    /// `unknown_field`, `out_of_range`, `taken`, `not_found`, `conflict`.
+    #[schema(example = "invalid")]
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        FieldError {
+            field: field.into(),
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{detail}")]
+    BadRequest {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("{detail}")]
+    Conflict {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("the body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{} field(s) are not valid", .0.len())]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    Unavailable(String),
+    /// Something the client cannot fix; the detail goes to the log, not the body.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            detail: detail.into(),
+            errors: vec![],
+        }
+    }
+
+    pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn conflict(field: &str, code: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        ApiError::Conflict {
+            detail: message.clone(),
+            errors: vec![FieldError::new(field, code, message)],
+        }
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        use ApiError::*;
+        match self {
+            BadRequest { .. } => (
+                StatusCode::BAD_REQUEST,
+                "/problems/bad-request",
+                "The request is malformed",
+            ),
+            Unauthorized(_) => (
+                StatusCode::UNAUTHORIZED,
+                "/problems/unauthorized",
+                "A valid bearer token is required",
+            ),
+            Forbidden(_) => (
+                StatusCode::FORBIDDEN,
+                "/problems/forbidden",
+                "The token does not allow this",
+            ),
+            NotFound(_) => (
+                StatusCode::NOT_FOUND,
+                "/problems/not-found",
+                "No such resource",
+            ),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "/problems/method-not-allowed",
+                "Method not allowed",
+            ),
+            Conflict { .. } => (
+                StatusCode::CONFLICT,
+                "/problems/conflict",
+                "The request conflicts with the current state",
+            ),
+            PreconditionFailed(_) => (
+                StatusCode::PRECONDITION_FAILED,
+                "/problems/precondition-failed",
+                "The resource has changed",
+            ),
+            PayloadTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "/problems/payload-too-large",
+                "The request body is too large",
+            ),
+            UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "/problems/unsupported-media-type",
+                "Unsupported media type",
+            ),
+            Validation(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "/problems/validation",
+                "The request is not valid",
+            ),
+            Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "/problems/unavailable",
+                "The service is busy; retry shortly",
+            ),
+            Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "/problems/internal",
+                "Internal error",
+            ),
+        }
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        let (status, type_, title) = self.parts();
+        let (detail, errors) = match self {
+            ApiError::BadRequest { detail, errors } | ApiError::Conflict { detail, errors } => {
+                (detail.clone(), errors.clone())
+            }
+            ApiError::Validation(errors) => {
+                let n = errors.len();
+                (
+                    format!(
+                        "{n} field{} not valid",
+                        if n == 1 { " is" } else { "s are" }
+                    ),
+                    errors.clone(),
+                )
+            }
+            ApiError::Internal(_) => ("the error has been logged".to_owned(), vec![]),
+            other => (other.to_string(), vec![]),
+        };
+        Problem {
+            type_,
+            title,
+            status: status.as_u16(),
+            detail,
+            errors,
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ApiError::Internal(e) => tracing::error!(error = %e, "internal error"),
+            ApiError::Unavailable(e) => tracing::warn!(error = %e, "unavailable"),
+            _ => {}
+        }
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        ));
+        if matches!(self, ApiError::Unauthorized(_)) {
+            res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        res.body(serde_json::to_vec(&self.to_problem()).unwrap_or_default())
+    }
+}
+
+impl From<DieselError> for ApiError {
+    fn from(e: DieselError) -> Self {
+        match e {
+            DieselError::NotFound => ApiError::NotFound("no such resource".into()),
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                ApiError::Conflict {
+                    detail: format!(
+                        "a unique value is already taken ({})",
+                        info.constraint_name().unwrap_or("unique")
+                    ),
+                    errors: vec![],
+                }
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                ApiError::Conflict {
+                    detail: "the change would leave a reference to a record that does not exist"
+                        .into(),
+                    errors: vec![],
+                }
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                ApiError::Unavailable("a concurrent change won; retry the request".into())
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for ApiError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        ApiError::Unavailable(format!("no database connection available: {e}"))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}

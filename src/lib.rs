@@ -1,0 +1,157 @@
+//! alliance-api: the system of record and reporting API for Tianjin's
+//! industry–education alliances.
+//!
+//! `app` is the one place where routes and the OpenAPI description are
+//! registered together; `Service::prepare` opens, migrates and (for a new
+//! demo store) seeds the database.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod seed;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{App, HttpResponse, web};
+use anyhow::Context;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::api::extract::BodyLimit;
+use crate::auth::JwtKeys;
+use crate::config::{Config, DemoSeed};
+use crate::db::{Db, Engine};
+use crate::error::ApiError;
+
+/// What every worker shares: the pool, the keys, the limits.
+#[derive(Clone)]
+pub struct Service {
+    pub db: Db,
+    pub keys: web::Data<JwtKeys>,
+    pub body_limit: BodyLimit,
+}
+
+impl Service {
+    /// Opens the database, applies migrations, loads the demo data into a
+    /// new SQLite store, and settles the signing key.
+    pub fn prepare(config: &Config) -> anyhow::Result<Service> {
+        let db = Db::connect(&config.database_url, config.pool_size)?;
+        let applied = db.migrate()?;
+        if !applied.is_empty() {
+            tracing::info!(migrations = ?applied, "applied migrations");
+        }
+        if config.demo_seed == DemoSeed::Auto
+            && db.engine() == Engine::Sqlite
+            && seed::store_is_empty(&db)?
+        {
+            let report = seed::load(&db)?;
+            tracing::info!(%report, "new SQLite store: loaded the demo alliances");
+        }
+        let secret = jwt_secret(config, &db)?;
+        Ok(Service {
+            db,
+            keys: web::Data::new(JwtKeys::hs256(&secret)),
+            body_limit: BodyLimit(config.max_body_bytes),
+        })
+    }
+}
+
+/// The signing key: from the configuration; on SQLite without one, a random
+/// key made once and kept in the database (the demo needs no setup, and the
+/// `token` command finds the same key). PostgreSQL refuses to start without.
+pub fn jwt_secret(config: &Config, db: &Db) -> anyhow::Result<Vec<u8>> {
+    match (&config.jwt_secret, db.engine()) {
+        (Some(s), Engine::Postgres) if s.len() < 32 => {
+            anyhow::bail!("ALLIANCE_JWT_SECRET must be at least 32 bytes")
+        }
+        (Some(s), _) => Ok(s.as_bytes().to_vec()),
+        (None, Engine::Postgres) => {
+            anyhow::bail!("set ALLIANCE_JWT_SECRET (at least 32 random bytes) to run on PostgreSQL")
+        }
+        (None, Engine::Sqlite) => {
+            use rand::Rng;
+            let fresh: String = rand::rng()
+                .sample_iter(rand::distr::Alphanumeric)
+                .take(48)
+                .map(char::from)
+                .collect();
+            let mut conn = db.conn()?;
+            let secret = db::settings::get_or_insert(&mut conn, "jwt_secret", &fresh)?;
+            Ok(secret.into_bytes())
+        }
+    }
+}
+
+fn described_app() -> utoipa_actix_web::UtoipaApp<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .into_utoipa_app()
+        .openapi(api::ApiDoc::openapi())
+        .service(utoipa_actix_web::scope("/api/v1").configure(api::routes))
+        .configure(api::health::routes)
+}
+
+/// The OpenAPI description, exactly as the service serves it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    described_app().split_for_parts().1
+}
+
+/// The application: every route, the description at
+/// `/api/v1/openapi.json`, Swagger UI at `/docs/`.
+pub fn app(
+    service: Service,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, description) = described_app().split_for_parts();
+    app.app_data(web::Data::new(service.db))
+        .app_data(service.keys)
+        .app_data(web::Data::new(service.body_limit))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", description))
+        .route("/docs", web::get().to(|| async { redirect("/docs/") }))
+        .default_service(web::to(|| async {
+            Err::<HttpResponse, _>(ApiError::NotFound("no route here; see /docs/".into()))
+        }))
+        .wrap(tracing_actix_web::TracingLogger::default())
+}
+
+fn redirect(to: &'static str) -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header(("Location", to))
+        .finish()
+}
+
+/// Serves until stopped.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let prepare_config = config.clone();
+    let service = web::block(move || Service::prepare(&prepare_config)).await??;
+    let workers = config
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let server = actix_web::HttpServer::new(move || app(service.clone()))
+        .workers(workers)
+        .bind(&config.addr)
+        .with_context(|| format!("cannot listen on {}", config.addr))?;
+    for addr in server.addrs() {
+        tracing::info!("listening on http://{addr} (API docs at http://{addr}/docs/)");
+    }
+    server.run().await?;
+    Ok(())
+}

@@ -1,0 +1,204 @@
+//! Demo data: the alliances of seed 001, from `data/seed/alliances.toml`
+//! (a file a secretariat can read and edit), loaded through the ordinary
+//! write path so every row has its audit record and change event.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::Deserialize;
+
+use crate::auth::Principal;
+use crate::db::schema::alliances as alliance_rows;
+use crate::db::{Db, Tx, alliances, memberships, organizations};
+use crate::domain::alliance::{AllianceKind, NewAlliance, Sector};
+use crate::domain::membership::{MembershipRole, NewMembership};
+use crate::domain::organization::{NewOrganization, OrganizationKind};
+use crate::domain::{Name, Slug};
+use crate::error::ApiError;
+
+/// The seed file, compiled in so the binary needs nothing beside it.
+pub const SEED_TOML: &str = include_str!("../data/seed/alliances.toml");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedFile {
+    pub source: Source,
+    pub organizations: Vec<SeedOrganization>,
+    pub alliances: Vec<SeedAlliance>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub joined_on: NaiveDate,
+    pub note: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedOrganization {
+    pub slug: Slug,
+    pub kind: OrganizationKind,
+    pub name_zh: Name,
+    pub name_en: Option<Name>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedAlliance {
+    pub slug: Slug,
+    pub kind: AllianceKind,
+    pub sector: Sector,
+    pub host_zone: Option<Name>,
+    pub name_zh: Name,
+    pub name_en: Option<Name>,
+    pub members: Vec<SeedMember>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedMember {
+    pub org: Slug,
+    #[serde(default = "member")]
+    pub role: MembershipRole,
+}
+
+fn member() -> MembershipRole {
+    MembershipRole::Member
+}
+
+impl SeedFile {
+    /// Parses the file and checks that every member names an organisation.
+    pub fn parse(text: &str) -> anyhow::Result<SeedFile> {
+        let file: SeedFile = toml::from_str(text)?;
+        let known: HashMap<_, _> = file
+            .organizations
+            .iter()
+            .map(|o| (o.slug.as_str(), ()))
+            .collect();
+        for a in &file.alliances {
+            for m in &a.members {
+                anyhow::ensure!(
+                    known.contains_key(m.org.as_str()),
+                    "alliance `{}` names unknown organization `{}`",
+                    a.slug,
+                    m.org
+                );
+            }
+        }
+        Ok(file)
+    }
+}
+
+/// What a seed run added.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SeedReport {
+    pub organizations: usize,
+    pub alliances: usize,
+    pub memberships: usize,
+}
+
+impl fmt::Display for SeedReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "added {} alliances, {} organizations, {} memberships",
+            self.alliances, self.organizations, self.memberships
+        )
+    }
+}
+
+pub fn store_is_empty(db: &Db) -> anyhow::Result<bool> {
+    let mut conn = db.conn()?;
+    let n: i64 = alliance_rows::table.count().get_result(&mut *conn)?;
+    Ok(n == 0)
+}
+
+/// Loads the seed file in one transaction. Idempotent: alliances and
+/// organisations that exist (by slug) and open memberships are left alone.
+pub fn load(db: &Db) -> anyhow::Result<SeedReport> {
+    let file = SeedFile::parse(SEED_TOML)?;
+    let principal = Principal::system("seed");
+    db.write_blocking(&principal, |tx| apply(tx, &file))
+        .map_err(|e| anyhow::anyhow!("seeding failed: {e}"))
+}
+
+fn apply(tx: &mut Tx<'_>, file: &SeedFile) -> Result<SeedReport, ApiError> {
+    let mut report = SeedReport::default();
+    let mut org_ids = HashMap::new();
+    for o in &file.organizations {
+        let org = match organizations::find(tx.conn, o.slug.as_str()) {
+            Ok(existing) => existing,
+            Err(ApiError::NotFound(_)) => {
+                report.organizations += 1;
+                organizations::create(
+                    tx,
+                    NewOrganization {
+                        slug: o.slug.clone(),
+                        kind: o.kind,
+                        name_zh: o.name_zh.clone(),
+                        name_en: o.name_en.clone(),
+                        uscc: None,
+                        region: None,
+                        website: None,
+                        external_refs: vec![],
+                    },
+                )?
+            }
+            Err(e) => return Err(e),
+        };
+        org_ids.insert(o.slug.as_str(), org.id);
+    }
+    for a in &file.alliances {
+        let alliance = match alliances::find(tx.conn, a.slug.as_str()) {
+            Ok(existing) => existing,
+            Err(ApiError::NotFound(_)) => {
+                report.alliances += 1;
+                alliances::create(
+                    tx,
+                    NewAlliance {
+                        slug: a.slug.clone(),
+                        kind: a.kind,
+                        sector: a.sector,
+                        host_zone: a.host_zone.clone(),
+                        name_zh: a.name_zh.clone(),
+                        name_en: a.name_en.clone(),
+                        founded_on: None,
+                        documents: vec![],
+                    },
+                )?
+            }
+            Err(e) => return Err(e),
+        };
+        for m in &a.members {
+            let new = NewMembership {
+                organization_id: org_ids[m.org.as_str()].clone(),
+                role: m.role,
+                joined_on: file.source.joined_on,
+                note: Some(file.source.note.clone()),
+            };
+            match memberships::create(tx, &alliance.id, new) {
+                Ok(_) => report.memberships += 1,
+                // Already a member: an earlier run (or a secretariat) put it there.
+                Err(ApiError::Conflict { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seed_file_parses_and_names_seven_alliances() {
+        let file = SeedFile::parse(SEED_TOML).unwrap();
+        assert_eq!(file.alliances.len(), 7);
+        let counts: Vec<usize> = file.alliances.iter().map(|a| a.members.len()).collect();
+        assert_eq!(counts, vec![14, 13, 12, 16, 12, 12, 18]);
+    }
+}
