@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
@@ -20,11 +20,11 @@ impl PageRequest {
     pub fn parse(limit: Option<i64>, cursor: Option<&str>) -> Result<Self, ApiError> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::invalid(
-                "limit",
-                "out_of_range",
-                format!("limit must be between 1 and {MAX_LIMIT}"),
-            ));
+            let message = format!("limit must be between 1 and {MAX_LIMIT}");
+            return Err(ApiError::BadRequest {
+                detail: message.clone(),
+                errors: vec![FieldError::new("limit", "out_of_range", message)],
+            });
         }
         let after = cursor.filter(|c| !c.is_empty()).map(decode).transpose()?;
         Ok(PageRequest { limit, after })
