@@ -121,10 +121,17 @@ pub fn app(
     >,
 > {
     let (app, description) = described_app().split_for_parts();
+    let description = description
+        .to_pretty_json()
+        .expect("the description serialises");
     app.app_data(web::Data::new(service.db))
         .app_data(service.keys)
         .app_data(web::Data::new(service.body_limit))
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", description))
+        .app_data(web::Data::new(api::Description(description)))
+        .service(
+            SwaggerUi::new("/docs/{_:.*}")
+                .config(utoipa_swagger_ui::Config::from("/api/v1/openapi.json")),
+        )
         .route("/docs", web::get().to(|| async { redirect("/docs/") }))
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(ApiError::NotFound("no route here; see /docs/".into()))

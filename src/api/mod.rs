@@ -176,9 +176,20 @@ fn add_problems(op: &mut Operation, statuses: &[&str]) {
     op.responses = responses;
 }
 
+/// The description as served, made once when the app is built.
+pub struct Description(pub String);
+
+/// `GET /api/v1/openapi.json`: this description (not listed in itself).
+async fn description(doc: actix_web::web::Data<Description>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/json")
+        .body(doc.0.clone())
+}
+
 /// Registers every API route; `crate::app` mounts this under `/api/v1`.
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(alliances::list)
+    cfg.route("/openapi.json", actix_web::web::get().to(description))
+        .service(alliances::list)
         .service(alliances::create)
         .service(alliances::get)
         .service(alliances::update)
