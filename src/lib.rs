@@ -104,7 +104,24 @@ fn described_app() -> utoipa_actix_web::UtoipaApp<
 
 /// The OpenAPI description, exactly as the service serves it.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    described_app().split_for_parts().1
+    split_app().1
+}
+
+fn split_app() -> (
+    App<
+        impl ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse,
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+    >,
+    utoipa::openapi::OpenApi,
+) {
+    let (app, mut description) = described_app().split_for_parts();
+    utoipa::Modify::modify(&api::Conventions, &mut description);
+    (app, description)
 }
 
 /// The application: every route, the description at
@@ -120,7 +137,7 @@ pub fn app(
         InitError = (),
     >,
 > {
-    let (app, description) = described_app().split_for_parts();
+    let (app, description) = split_app();
     let description = description
         .to_pretty_json()
         .expect("the description serialises");

@@ -99,6 +99,7 @@ pub struct UpdateAlliance {
 
 /// Lists alliances.
 #[utoipa::path(
+    operation_id = "list_alliances",
     tag = "alliances",
     params(AllianceQuery),
     responses((status = 200, description = "A page of alliances in a stable order", body = List<Alliance>))
@@ -124,6 +125,7 @@ pub async fn list(
 
 /// Founds an alliance (admin).
 #[utoipa::path(
+    operation_id = "create_alliance",
     tag = "alliances",
     request_body = CreateAlliance,
     responses((status = 201, description = "Created; `Location` names it", body = Alliance,
@@ -157,6 +159,7 @@ pub async fn create(
 
 /// Reads one alliance by id or slug.
 #[utoipa::path(
+    operation_id = "get_alliance",
     tag = "alliances",
     params(("id" = String, Path, description = "Alliance id or slug", example = "teda-biomedicine")),
     responses(
@@ -178,6 +181,7 @@ pub async fn get(
 
 /// Changes an alliance (admin, or a secretariat of it).
 #[utoipa::path(
+    operation_id = "update_alliance",
     tag = "alliances",
     params(
         ("id" = String, Path, description = "Alliance id or slug", example = "teda-biomedicine"),

@@ -14,7 +14,8 @@ pub struct Health {
 }
 
 /// The process is alive.
-#[utoipa::path(tag = "operations", security(()), responses((status = 200, description = "Alive", body = Health)))]
+#[utoipa::path(
+    operation_id = "healthz",tag = "operations", security(()), responses((status = 200, description = "Alive", body = Health)))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
@@ -23,6 +24,7 @@ pub async fn healthz() -> HttpResponse {
 /// The service can take traffic: the database answers and every migration
 /// has been applied.
 #[utoipa::path(
+    operation_id = "readyz",
     tag = "operations",
     security(()),
     responses(

@@ -87,6 +87,7 @@ pub struct UpdateMembership {
 
 /// Lists the memberships of an alliance, closed ones included.
 #[utoipa::path(
+    operation_id = "list_alliance_memberships",
     tag = "memberships",
     params(("id" = String, Path, description = "Alliance id or slug", example = "teda-biomedicine"), MembershipQuery),
     responses((status = 200, description = "A page of memberships", body = List<Membership>))
@@ -111,6 +112,7 @@ pub async fn list_for_alliance(
 
 /// Lists the memberships of an organisation across alliances.
 #[utoipa::path(
+    operation_id = "list_organization_memberships",
     tag = "memberships",
     params(("id" = String, Path, description = "Organization id or slug", example = "tianjin-university"), MembershipQuery),
     responses((status = 200, description = "A page of memberships", body = List<Membership>))
@@ -135,6 +137,7 @@ pub async fn list_for_organization(
 
 /// Admits an organisation to an alliance (admin, or a secretariat of it).
 #[utoipa::path(
+    operation_id = "create_membership",
     tag = "memberships",
     params(("id" = String, Path, description = "Alliance id or slug", example = "teda-biomedicine")),
     request_body = CreateMembership,
@@ -167,6 +170,7 @@ pub async fn create(
 
 /// Reads one membership.
 #[utoipa::path(
+    operation_id = "get_membership",
     tag = "memberships",
     params(("id" = String, Path, description = "Membership id")),
     responses(
@@ -189,6 +193,7 @@ pub async fn get(
 /// Changes a membership's role, status or note, or closes it with `left_on`
 /// (admin, or a secretariat of the alliance).
 #[utoipa::path(
+    operation_id = "update_membership",
     tag = "memberships",
     params(
         ("id" = String, Path, description = "Membership id"),

@@ -53,15 +53,16 @@ impl<T> From<crate::db::page::Page<T>> for List<T> {
         (name = "memberships", description = "An organisation's place in an alliance; closed, never deleted"),
         (name = "operations", description = "Liveness and readiness"),
     ),
+    servers((url = "/", description = "This service")),
     components(schemas(Problem, FieldError)),
-    modifiers(&Conventions),
     security(("bearer" = [])),
 )]
 pub struct ApiDoc;
 
 /// Adds what every operation shares: the bearer scheme and the problem
-/// responses its method and path can produce.
-struct Conventions;
+/// responses its method and path can produce. Applied after the routes are
+/// registered (see `crate::openapi`), since they bring the paths.
+pub struct Conventions;
 
 const PROBLEMS: &[(&str, &str)] = &[
     (

@@ -125,6 +125,7 @@ const ORG_ID: &str = "Organization id or slug";
 
 /// Lists organisations.
 #[utoipa::path(
+    operation_id = "list_organizations",
     tag = "organizations",
     params(OrganizationQuery),
     responses((status = 200, description = "A page of organisations in a stable order", body = List<Organization>))
@@ -151,6 +152,7 @@ pub async fn list(
 
 /// Registers an organisation (admin or secretariat).
 #[utoipa::path(
+    operation_id = "create_organization",
     tag = "organizations",
     request_body = CreateOrganization,
     responses((status = 201, description = "Created; `Location` names it", body = Organization,
@@ -181,6 +183,7 @@ pub async fn create(
 
 /// Reads one organisation by id or slug.
 #[utoipa::path(
+    operation_id = "get_organization",
     tag = "organizations",
     params(("id" = String, Path, description = ORG_ID, example = "nankai-university")),
     responses(
@@ -203,6 +206,7 @@ pub async fn get(
 /// Changes an organisation (admin; a secretariat of an alliance it belongs
 /// to; or the organisation's own member token).
 #[utoipa::path(
+    operation_id = "update_organization",
     tag = "organizations",
     params(
         ("id" = String, Path, description = ORG_ID, example = "nankai-university"),
@@ -241,6 +245,7 @@ pub async fn update(
 /// Deletes an organisation entered by mistake (admin). One that has ever
 /// held a membership cannot be deleted (409): history is kept.
 #[utoipa::path(
+    operation_id = "delete_organization",
     tag = "organizations",
     params(
         ("id" = String, Path, description = ORG_ID, example = "nankai-university"),

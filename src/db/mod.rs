@@ -126,6 +126,11 @@ impl Db {
     pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Db> {
         let manager = Manager::new(url);
         let engine = manager.engine;
+        // One connection first, outside the pool: a wrong URL fails now with
+        // the engine's own message, not after the pool's retries time out.
+        manager
+            .connect()
+            .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
             .min_idle(Some(1))

@@ -18,10 +18,14 @@ pub use uscc::Uscc;
 /// the same text over the wire.
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        // `rename_all` rather than a `rename` per variant: utoipa does not see
+        // a literal passed through this macro. The `spelled_alike` test keeps
+        // serde's spelling and `as_str` the same.
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
         pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+            $($(#[$vmeta])* $variant),+
         }
 
         impl $name {
@@ -61,4 +65,38 @@ pub struct UnknownVariant(pub String);
 pub trait Versioned {
     /// The strong entity tag of the representation, quotes included.
     fn etag(&self) -> String;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::alliance::{AllianceKind, AllianceStatus, DocumentKind, Sector};
+    use super::membership::{MembershipRole, MembershipStatus};
+    use super::organization::OrganizationKind;
+    use crate::auth::Role;
+
+    fn spelled_alike<
+        T: serde::Serialize + std::fmt::Display + std::str::FromStr + PartialEq + std::fmt::Debug,
+    >(
+        all: &[T],
+    ) {
+        for v in all {
+            assert_eq!(
+                serde_json::to_value(v).unwrap(),
+                serde_json::Value::String(v.to_string())
+            );
+            assert_eq!(v.to_string().parse::<T>().ok().as_ref(), Some(v));
+        }
+    }
+
+    #[test]
+    fn serde_and_the_database_spell_every_variant_alike() {
+        spelled_alike(AllianceKind::ALL);
+        spelled_alike(AllianceStatus::ALL);
+        spelled_alike(Sector::ALL);
+        spelled_alike(DocumentKind::ALL);
+        spelled_alike(OrganizationKind::ALL);
+        spelled_alike(MembershipRole::ALL);
+        spelled_alike(MembershipStatus::ALL);
+        spelled_alike(Role::ALL);
+    }
 }
