@@ -52,10 +52,6 @@ fn distinct_refs(refs: &[ExternalRef]) -> Result<(), ValidationError> {
     }
 }
 
-fn distinct_optional_refs(refs: &Vec<ExternalRef>) -> Result<(), ValidationError> {
-    distinct_refs(refs)
-}
-
 /// Registers an organisation (admin or secretariat).
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -116,7 +112,7 @@ pub struct UpdateOrganization {
     #[serde(default, deserialize_with = "nullable::present")]
     #[validate(
         length(max = 20, message = "at most 20 external references"),
-        custom(function = "distinct_optional_refs")
+        custom(function = "distinct_refs")
     )]
     pub external_refs: Option<Vec<ExternalRef>>,
 }
