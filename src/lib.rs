@@ -39,6 +39,9 @@ impl Service {
     /// Opens the database, applies migrations, loads the demo data into a
     /// new SQLite store, and settles the signing key.
     pub fn prepare(config: &Config) -> anyhow::Result<Service> {
+        // Refuse a bad key before touching the database.
+        let (engine, _) = Engine::of(&config.database_url);
+        check_secret_policy(config.jwt_secret.as_deref(), engine)?;
         let db = Db::connect(&config.database_url, config.pool_size)?;
         let applied = db.migrate()?;
         if !applied.is_empty() {
@@ -60,30 +63,30 @@ impl Service {
     }
 }
 
-/// The signing key: from the configuration; on SQLite without one, a random
-/// key made once and kept in the database (the demo needs no setup, and the
-/// `token` command finds the same key). PostgreSQL refuses to start without.
-pub fn jwt_secret(config: &Config, db: &Db) -> anyhow::Result<Vec<u8>> {
-    match (&config.jwt_secret, db.engine()) {
-        (Some(s), Engine::Postgres) if s.len() < 32 => {
-            anyhow::bail!("ALLIANCE_JWT_SECRET must be at least 32 bytes")
-        }
-        (Some(s), _) => Ok(s.as_bytes().to_vec()),
+/// PostgreSQL is production: it needs a configured key of at least 32 bytes.
+/// SQLite (the demo) may go without; it then makes and keeps its own.
+fn check_secret_policy(secret: Option<&str>, engine: Engine) -> anyhow::Result<()> {
+    match (secret, engine) {
+        (Some(s), Engine::Postgres) if s.len() < 32 => anyhow::bail!("ALLIANCE_JWT_SECRET must be at least 32 bytes"),
         (None, Engine::Postgres) => {
             anyhow::bail!("set ALLIANCE_JWT_SECRET (at least 32 random bytes) to run on PostgreSQL")
         }
-        (None, Engine::Sqlite) => {
-            use rand::Rng;
-            let fresh: String = rand::rng()
-                .sample_iter(rand::distr::Alphanumeric)
-                .take(48)
-                .map(char::from)
-                .collect();
-            let mut conn = db.conn()?;
-            let secret = db::settings::get_or_insert(&mut conn, "jwt_secret", &fresh)?;
-            Ok(secret.into_bytes())
-        }
+        _ => Ok(()),
     }
+}
+
+/// The signing key: from the configuration; on SQLite without one, a random
+/// key made once and kept in the database (the demo needs no setup, and the
+/// `token` command finds the same key).
+pub fn jwt_secret(config: &Config, db: &Db) -> anyhow::Result<Vec<u8>> {
+    check_secret_policy(config.jwt_secret.as_deref(), db.engine())?;
+    if let Some(s) = &config.jwt_secret {
+        return Ok(s.as_bytes().to_vec());
+    }
+    use rand::Rng;
+    let fresh: String = rand::rng().sample_iter(rand::distr::Alphanumeric).take(48).map(char::from).collect();
+    let mut conn = db.conn()?;
+    Ok(db::settings::get_or_insert(&mut conn, "jwt_secret", &fresh)?.into_bytes())
 }
 
 fn described_app() -> utoipa_actix_web::UtoipaApp<
