@@ -67,7 +67,9 @@ impl Service {
 /// SQLite (the demo) may go without; it then makes and keeps its own.
 fn check_secret_policy(secret: Option<&str>, engine: Engine) -> anyhow::Result<()> {
     match (secret, engine) {
-        (Some(s), Engine::Postgres) if s.len() < 32 => anyhow::bail!("ALLIANCE_JWT_SECRET must be at least 32 bytes"),
+        (Some(s), Engine::Postgres) if s.len() < 32 => {
+            anyhow::bail!("ALLIANCE_JWT_SECRET must be at least 32 bytes")
+        }
         (None, Engine::Postgres) => {
             anyhow::bail!("set ALLIANCE_JWT_SECRET (at least 32 random bytes) to run on PostgreSQL")
         }
@@ -84,7 +86,11 @@ pub fn jwt_secret(config: &Config, db: &Db) -> anyhow::Result<Vec<u8>> {
         return Ok(s.as_bytes().to_vec());
     }
     use rand::Rng;
-    let fresh: String = rand::rng().sample_iter(rand::distr::Alphanumeric).take(48).map(char::from).collect();
+    let fresh: String = rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(48)
+        .map(char::from)
+        .collect();
     let mut conn = db.conn()?;
     Ok(db::settings::get_or_insert(&mut conn, "jwt_secret", &fresh)?.into_bytes())
 }

@@ -11,7 +11,10 @@ use diesel::prelude::*;
 
 fn cli(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_alliance-api"));
-    cmd.args(args).env_remove("ALLIANCE_JWT_SECRET").env_remove("DATABASE_URL").env("RUST_LOG", "warn");
+    cmd.args(args)
+        .env_remove("ALLIANCE_JWT_SECRET")
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -19,25 +22,43 @@ fn cli(args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 fn stdout(o: &Output) -> String {
-    assert!(o.status.success(), "failed: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8(o.stdout.clone()).unwrap()
 }
 
 #[test]
 fn openapi_prints_the_committed_description() {
     let printed = stdout(&cli(&["openapi"], &[]));
-    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap();
-    assert!(printed.trim_end() == committed.trim_end(), "`alliance-api openapi` differs from openapi/openapi.json");
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .unwrap();
+    assert!(
+        printed.trim_end() == committed.trim_end(),
+        "`alliance-api openapi` differs from openapi/openapi.json"
+    );
 }
 
 fn seed_twice(url: &str) {
     let first = stdout(&cli(&["seed"], &[("DATABASE_URL", url)]));
-    assert_eq!(first.trim(), "added 7 alliances, 66 organizations, 97 memberships");
+    assert_eq!(
+        first.trim(),
+        "added 7 alliances, 66 organizations, 97 memberships"
+    );
     let second = stdout(&cli(&["seed"], &[("DATABASE_URL", url)]));
-    assert_eq!(second.trim(), "added 0 alliances, 0 organizations, 0 memberships");
+    assert_eq!(
+        second.trim(),
+        "added 0 alliances, 0 organizations, 0 memberships"
+    );
     use alliance_api::db::schema::memberships;
     let db = Db::connect(url, 1).unwrap();
-    let n: i64 = memberships::table.count().get_result(&mut *db.conn().unwrap()).unwrap();
+    let n: i64 = memberships::table
+        .count()
+        .get_result(&mut *db.conn().unwrap())
+        .unwrap();
     assert_eq!(n, 97);
 }
 
@@ -49,13 +70,21 @@ fn seed_is_idempotent_on_sqlite() {
 
 #[test]
 fn seed_is_idempotent_on_postgres() {
-    let Some(admin) = common::postgres_url() else { return };
+    let Some(admin) = common::postgres_url() else {
+        return;
+    };
     let name = format!("alliance_cli_{}", std::process::id());
     let mut conn = diesel::PgConnection::establish(&admin).unwrap();
-    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).unwrap();
-    diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).unwrap();
+    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&mut conn)
+        .unwrap();
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .unwrap();
     let result = std::panic::catch_unwind(|| seed_twice(&common::with_database(&admin, &name)));
-    diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut conn).unwrap();
+    diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .unwrap();
     result.unwrap();
 }
 
@@ -63,27 +92,58 @@ fn seed_is_idempotent_on_postgres() {
 fn token_uses_the_demo_stores_own_key() {
     let dir = tempfile::tempdir().unwrap();
     let url = dir.path().join("demo.db").to_string_lossy().into_owned();
-    let token = stdout(&cli(&["token", "--role", "secretariat", "--alliance", "teda-biomedicine", "--ttl", "60"], &[("DATABASE_URL", &url)]));
+    let token = stdout(&cli(
+        &[
+            "token",
+            "--role",
+            "secretariat",
+            "--alliance",
+            "teda-biomedicine",
+            "--ttl",
+            "60",
+        ],
+        &[("DATABASE_URL", &url)],
+    ));
     let db = Db::connect(&url, 1).unwrap();
-    let secret = settings::get(&mut db.conn().unwrap(), "jwt_secret").unwrap().expect("a key was made and kept");
+    let secret = settings::get(&mut db.conn().unwrap(), "jwt_secret")
+        .unwrap()
+        .expect("a key was made and kept");
     assert!(secret.len() >= 32);
-    let principal = JwtKeys::hs256(secret.as_bytes()).verify(token.trim()).unwrap();
+    let principal = JwtKeys::hs256(secret.as_bytes())
+        .verify(token.trim())
+        .unwrap();
     assert_eq!(principal.role, Role::Secretariat);
     assert_eq!(principal.alliances, vec!["teda-biomedicine".to_owned()]);
     // A second call signs with the same key.
-    let again = stdout(&cli(&["token", "--role", "viewer"], &[("DATABASE_URL", &url)]));
-    assert!(JwtKeys::hs256(secret.as_bytes()).verify(again.trim()).is_ok());
+    let again = stdout(&cli(
+        &["token", "--role", "viewer"],
+        &[("DATABASE_URL", &url)],
+    ));
+    assert!(
+        JwtKeys::hs256(secret.as_bytes())
+            .verify(again.trim())
+            .is_ok()
+    );
     // An unknown role is refused by the parser.
-    assert!(!cli(&["token", "--role", "emperor"], &[("DATABASE_URL", &url)]).status.success());
+    assert!(
+        !cli(&["token", "--role", "emperor"], &[("DATABASE_URL", &url)])
+            .status
+            .success()
+    );
 }
 
 #[test]
 fn postgres_needs_a_real_signing_key() {
-    let Some(admin) = common::postgres_url() else { return };
+    let Some(admin) = common::postgres_url() else {
+        return;
+    };
     let out = cli(&["--addr", "127.0.0.1:0"], &[("DATABASE_URL", &admin)]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("set ALLIANCE_JWT_SECRET"));
-    let out = cli(&["--addr", "127.0.0.1:0"], &[("DATABASE_URL", &admin), ("ALLIANCE_JWT_SECRET", "short")]);
+    let out = cli(
+        &["--addr", "127.0.0.1:0"],
+        &[("DATABASE_URL", &admin), ("ALLIANCE_JWT_SECRET", "short")],
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 32 bytes"));
 }
