@@ -72,8 +72,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
-    #[error("method not allowed")]
-    MethodNotAllowed,
+    /// The path exists but not with this method; the methods it has.
+    #[error("this path answers only {0}")]
+    MethodNotAllowed(String),
     #[error("{detail}")]
     Conflict {
         detail: String,
@@ -141,7 +142,7 @@ impl ApiError {
                 "/problems/not-found",
                 "No such resource",
             ),
-            MethodNotAllowed => (
+            MethodNotAllowed(_) => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "/problems/method-not-allowed",
                 "Method not allowed",
@@ -229,8 +230,14 @@ impl ResponseError for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         ));
-        if matches!(self, ApiError::Unauthorized(_)) {
-            res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        match self {
+            ApiError::Unauthorized(_) => {
+                res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+            }
+            ApiError::MethodNotAllowed(allow) => {
+                res.insert_header((header::ALLOW, allow.as_str()));
+            }
+            _ => {}
         }
         res.body(serde_json::to_vec(&self.to_problem()).unwrap_or_default())
     }

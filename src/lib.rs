@@ -25,7 +25,6 @@ use crate::api::extract::BodyLimit;
 use crate::auth::JwtKeys;
 use crate::config::{Config, DemoSeed};
 use crate::db::{Db, Engine};
-use crate::error::ApiError;
 
 /// What every worker shares: the pool, the keys, the limits.
 #[derive(Clone)]
@@ -147,6 +146,7 @@ pub fn app(
     >,
 > {
     let (app, description) = split_app();
+    let routes = api::KnownRoutes::from_description(&description);
     let description = description
         .to_pretty_json()
         .expect("the description serialises");
@@ -154,14 +154,13 @@ pub fn app(
         .app_data(service.keys)
         .app_data(web::Data::new(service.body_limit))
         .app_data(web::Data::new(api::Description(description)))
+        .app_data(web::Data::new(routes))
         .service(
             SwaggerUi::new("/docs/{_:.*}")
                 .config(utoipa_swagger_ui::Config::from("/api/v1/openapi.json")),
         )
         .route("/docs", web::get().to(|| async { redirect("/docs/") }))
-        .default_service(web::to(|| async {
-            Err::<HttpResponse, _>(ApiError::NotFound("no route here; see /docs/".into()))
-        }))
+        .default_service(web::to(api::fallback))
         .wrap(tracing_actix_web::TracingLogger::default())
 }
 

@@ -92,9 +92,16 @@ async fn unknown_routes_and_methods_are_problems(app: TestApp) {
         .await
         .problem(404);
     app.get("/nothing", &app.viewer()).await.problem(404);
-    app.delete("/api/v1/alliances/teda", &app.admin())
-        .await
-        .problem(404);
+    // A described path with an undescribed method: 405 naming what it takes.
+    let res = app.delete("/api/v1/alliances/teda", &app.admin()).await;
+    res.problem(405);
+    assert_eq!(res.header("allow"), Some("GET, PATCH"));
+    let req = app
+        .client
+        .request(actix_web::http::Method::TRACE, app.url("/readyz"));
+    let res = app.send(req, None).await;
+    res.problem(405);
+    assert_eq!(res.header("allow"), Some("GET"));
 }
 
 async fn health_and_readiness(app: TestApp) {

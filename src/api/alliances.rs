@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::List;
-use super::extract::{ApiJson, ApiQuery, changed, created, item, patch as nullable};
+use super::extract::{ApiJson, ApiQuery, IfMatch, changed, created, item, patch as nullable};
 use crate::auth::Principal;
 use crate::db::Db;
 use crate::db::alliances::{self, AllianceFilter};
@@ -35,6 +35,7 @@ pub struct AllianceQuery {
     #[param(minimum = 1, maximum = 200, example = 50)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^([0-9a-f]{2}){1,64}$")]
     pub cursor: Option<String>,
 }
 
@@ -56,11 +57,8 @@ pub struct CreateAlliance {
     pub slug: Slug,
     pub kind: AllianceKind,
     pub sector: Sector,
-    #[schema(value_type = Option<String>)]
     pub host_zone: Option<Name>,
-    #[schema(value_type = String)]
     pub name_zh: Name,
-    #[schema(value_type = Option<String>)]
     pub name_en: Option<Name>,
     pub founded_on: Option<NaiveDate>,
     #[serde(default)]
@@ -75,24 +73,28 @@ pub struct CreateAlliance {
 #[schema(example = json!({"name_en": "TEDA Biomedicine Consortium", "status": "active"}))]
 pub struct UpdateAlliance {
     #[serde(default, deserialize_with = "nullable::present")]
+    #[schema(nullable = false)]
     pub kind: Option<AllianceKind>,
     #[serde(default, deserialize_with = "nullable::present")]
+    #[schema(nullable = false)]
     pub sector: Option<Sector>,
     #[serde(default, deserialize_with = "nullable::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<Name>)]
     pub host_zone: Option<Option<Name>>,
     #[serde(default, deserialize_with = "nullable::present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(nullable = false)]
     pub name_zh: Option<Name>,
     #[serde(default, deserialize_with = "nullable::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<Name>)]
     pub name_en: Option<Option<Name>>,
     #[serde(default, deserialize_with = "nullable::nullable")]
     #[schema(value_type = Option<NaiveDate>)]
     pub founded_on: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "nullable::present")]
+    #[schema(nullable = false)]
     pub status: Option<AllianceStatus>,
     #[serde(default, deserialize_with = "nullable::present")]
+    #[schema(nullable = false)]
     #[validate(length(max = 20, message = "at most 20 documents"))]
     pub documents: Option<Vec<Document>>,
 }
@@ -185,7 +187,7 @@ pub async fn get(
     tag = "alliances",
     params(
         ("id" = String, Path, description = "Alliance id or slug", example = "teda-biomedicine"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; a stale one gets 412"),
+        IfMatch,
     ),
     request_body = UpdateAlliance,
     responses((status = 200, description = "The alliance after the change", body = Alliance, headers(("ETag" = String))))

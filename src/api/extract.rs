@@ -236,6 +236,21 @@ fn validation_errors(errors: &ValidationErrors) -> Vec<FieldError> {
     out
 }
 
+/// `If-Match`, as the description shows it on every PUT, PATCH and DELETE.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IfMatch {
+    /// The `ETag` last read; when it is no longer current the write is
+    /// refused with 412 and nothing changes. `*` matches any version.
+    #[param(
+        rename = "If-Match",
+        nullable = false,
+        pattern = r#"^(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)$"#,
+        example = "\"1\""
+    )]
+    pub if_match: Option<String>,
+}
+
 impl FromRequest for Precondition {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::List;
-use super::extract::{ApiJson, ApiQuery, changed, created, item, patch as nullable};
+use super::extract::{ApiJson, ApiQuery, IfMatch, changed, created, item, patch as nullable};
 use crate::auth::Principal;
 use crate::db::Db;
 use crate::db::memberships::{self, MembershipFilter, Of};
@@ -32,6 +32,7 @@ pub struct MembershipQuery {
     #[param(minimum = 1, maximum = 200, example = 50)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^([0-9a-f]{2}){1,64}$")]
     pub cursor: Option<String>,
 }
 
@@ -74,10 +75,13 @@ fn default_role() -> MembershipRole {
 #[schema(example = json!({"left_on": "2025-12-31", "note": "withdrew after restructuring"}))]
 pub struct UpdateMembership {
     #[serde(default, deserialize_with = "nullable::present")]
+    #[schema(nullable = false)]
     pub role: Option<MembershipRole>,
     #[serde(default, deserialize_with = "nullable::present")]
+    #[schema(nullable = false)]
     pub status: Option<MembershipStatus>,
     #[serde(default, deserialize_with = "nullable::present")]
+    #[schema(nullable = false)]
     pub left_on: Option<NaiveDate>,
     #[serde(default, deserialize_with = "nullable::nullable")]
     #[validate(length(max = 2000))]
@@ -197,7 +201,7 @@ pub async fn get(
     tag = "memberships",
     params(
         ("id" = String, Path, description = "Membership id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; a stale one gets 412"),
+        IfMatch,
     ),
     request_body = UpdateMembership,
     responses((status = 200, description = "The membership after the change", body = Membership, headers(("ETag" = String))))

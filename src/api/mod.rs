@@ -177,6 +177,61 @@ fn add_problems(op: &mut Operation, statuses: &[&str]) {
     op.responses = responses;
 }
 
+/// The paths of the description and the methods each answers, so a known
+/// path asked with another method gets 405 and `Allow`, not 404.
+pub struct KnownRoutes(Vec<(Vec<String>, String)>);
+
+impl KnownRoutes {
+    pub fn from_description(doc: &OpenApiDoc) -> Self {
+        let routes = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods: Vec<&str> = [
+                    ("GET", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(m, present)| present.then_some(m))
+                .collect();
+                (
+                    path.split('/').map(str::to_owned).collect(),
+                    methods.join(", "),
+                )
+            })
+            .collect();
+        KnownRoutes(routes)
+    }
+
+    /// The `Allow` value of the described path that `path` matches.
+    pub fn allowed(&self, path: &str) -> Option<&str> {
+        let segments: Vec<&str> = path.split('/').collect();
+        self.0.iter().find_map(|(template, allow)| {
+            let matches = template.len() == segments.len()
+                && template
+                    .iter()
+                    .zip(&segments)
+                    .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()));
+            matches.then_some(allow.as_str())
+        })
+    }
+}
+
+/// What answers a request no route took: 405 on a described path, else 404.
+pub async fn fallback(
+    req: actix_web::HttpRequest,
+    routes: actix_web::web::Data<KnownRoutes>,
+) -> Result<actix_web::HttpResponse, crate::error::ApiError> {
+    Err(match routes.allowed(req.path()) {
+        Some(allow) => crate::error::ApiError::MethodNotAllowed(allow.to_owned()),
+        None => crate::error::ApiError::NotFound("no route here; see /docs/".into()),
+    })
+}
+
 /// The description as served, made once when the app is built.
 pub struct Description(pub String);
 

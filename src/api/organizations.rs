@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::{Validate, ValidationError};
 
 use super::List;
-use super::extract::{ApiJson, ApiQuery, changed, created, item, patch as nullable};
+use super::extract::{ApiJson, ApiQuery, IfMatch, changed, created, item, patch as nullable};
 use crate::auth::Principal;
 use crate::db::Db;
 use crate::db::organizations::{self, OrganizationFilter};
@@ -27,15 +27,17 @@ pub struct OrganizationQuery {
     #[param(example = "天津大学")]
     pub q: Option<String>,
     pub kind: Option<OrganizationKind>,
-    /// Exactly this Unified Social Credit Code.
-    #[param(value_type = Option<String>, example = "91120116MA05JR6K3W")]
-    pub uscc: Option<Uscc>,
+    /// Exactly this Unified Social Credit Code (either case); a code no
+    /// organisation can hold simply finds nothing.
+    #[param(example = "91120116MA05JR6K3W")]
+    pub uscc: Option<String>,
     /// Only organisations changed at or after this time (RFC 3339).
     pub updated_since: Option<DateTime<Utc>>,
     /// Page size, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200, example = 50)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^([0-9a-f]{2}){1,64}$")]
     pub cursor: Option<String>,
 }
 
@@ -69,14 +71,10 @@ pub struct CreateOrganization {
     /// Unchangeable once set.
     pub slug: Slug,
     pub kind: OrganizationKind,
-    #[schema(value_type = String)]
     pub name_zh: Name,
-    #[schema(value_type = Option<String>)]
     pub name_en: Option<Name>,
     pub uscc: Option<Uscc>,
-    #[schema(value_type = Option<String>)]
     pub region: Option<Name>,
-    #[schema(value_type = Option<String>)]
     pub website: Option<Url>,
     #[serde(default)]
     #[validate(
@@ -93,23 +91,25 @@ pub struct CreateOrganization {
 #[schema(example = json!({"website": "https://www.nankai.edu.cn/", "region": null}))]
 pub struct UpdateOrganization {
     #[serde(default, deserialize_with = "nullable::present")]
+    #[schema(nullable = false)]
     pub kind: Option<OrganizationKind>,
     #[serde(default, deserialize_with = "nullable::present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(nullable = false)]
     pub name_zh: Option<Name>,
     #[serde(default, deserialize_with = "nullable::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<Name>)]
     pub name_en: Option<Option<Name>>,
     #[serde(default, deserialize_with = "nullable::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<Uscc>)]
     pub uscc: Option<Option<Uscc>>,
     #[serde(default, deserialize_with = "nullable::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<Name>)]
     pub region: Option<Option<Name>>,
     #[serde(default, deserialize_with = "nullable::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<Url>)]
     pub website: Option<Option<Url>>,
     #[serde(default, deserialize_with = "nullable::present")]
+    #[schema(nullable = false)]
     #[validate(
         length(max = 20, message = "at most 20 external references"),
         custom(function = "distinct_refs")
@@ -137,7 +137,7 @@ pub async fn list(
     let filter = OrganizationFilter {
         q: q.q,
         kind: q.kind,
-        uscc: q.uscc,
+        uscc: q.uscc.map(|u| u.trim().to_ascii_uppercase()),
         updated_since: q.updated_since.map(|t| t.naive_utc()),
     };
     let page = db
@@ -206,7 +206,7 @@ pub async fn get(
     tag = "organizations",
     params(
         ("id" = String, Path, description = ORG_ID, example = "nankai-university"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; a stale one gets 412"),
+        IfMatch,
     ),
     request_body = UpdateOrganization,
     responses((status = 200, description = "The organisation after the change", body = Organization, headers(("ETag" = String))))
@@ -245,7 +245,7 @@ pub async fn update(
     tag = "organizations",
     params(
         ("id" = String, Path, description = ORG_ID, example = "nankai-university"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read; a stale one gets 412"),
+        IfMatch,
     ),
     responses((status = 204, description = "Deleted"))
 )]

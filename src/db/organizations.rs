@@ -98,7 +98,8 @@ impl RefRow {
 pub struct OrganizationFilter {
     pub q: Option<String>,
     pub kind: Option<OrganizationKind>,
-    pub uscc: Option<Uscc>,
+    /// Upper-case text, matched exactly.
+    pub uscc: Option<String>,
     pub updated_since: Option<NaiveDateTime>,
 }
 
@@ -170,7 +171,7 @@ pub fn list(
         query = query.filter(organizations::kind.eq(kind.as_str()));
     }
     if let Some(uscc) = &f.uscc {
-        query = query.filter(organizations::uscc.eq(uscc.as_str().to_owned()));
+        query = query.filter(organizations::uscc.eq(uscc.clone()));
     }
     if let Some(since) = f.updated_since {
         query = query.filter(organizations::updated_at.ge(since));

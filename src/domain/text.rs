@@ -43,7 +43,7 @@ macro_rules! text_newtype {
 
 text_newtype!(
     /// A human name or title: trimmed, 1–200 characters, no control characters.
-    #[schema(value_type = String, min_length = 1, max_length = 200, example = "天津经济技术开发区生物医药产教联合体")]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$", example = "天津经济技术开发区生物医药产教联合体")]
     Name,
     |s| {
         let t = s.trim();
@@ -55,13 +55,13 @@ text_newtype!(
 
 text_newtype!(
     /// An absolute `http` or `https` URL of at most 2048 characters.
-    #[schema(value_type = String, max_length = 2048, example = "https://www.teda.gov.cn/")]
+    #[schema(value_type = String, max_length = 2048, pattern = r"^https?://[^\s/?#\u0000-\u001f\u007f-\u009f]+[^\s\u0000-\u001f\u007f-\u009f]*$", example = "https://www.teda.gov.cn/")]
     Url,
     |s| {
         let t = s.trim();
         let rest = t.strip_prefix("https://").or_else(|| t.strip_prefix("http://"))?;
         let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-        (t.len() <= 2048 && !host.is_empty() && !t.chars().any(|c| c.is_whitespace() || c.is_control()))
+        (t.chars().count() <= 2048 && !host.is_empty() && !t.chars().any(|c| c.is_whitespace() || c.is_control()))
             .then(|| t.to_owned())
     },
     "must be an absolute http(s) URL of at most 2048 characters"
@@ -70,7 +70,7 @@ text_newtype!(
 text_newtype!(
     /// The name of a member organisation's own system (`hr-system`, `jwxt`):
     /// 1–64 ASCII letters, digits, `-`, `_` or `.`.
-    #[schema(value_type = String, min_length = 1, max_length = 64, example = "kailaiying-hr")]
+    #[schema(value_type = String, min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9._-]+$", example = "kailaiying-hr")]
     ExternalSystem,
     |s| {
         ((1..=64).contains(&s.len())
