@@ -32,7 +32,7 @@ pub struct MembershipQuery {
     #[param(minimum = 1, maximum = 200, example = 50)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
-    #[param(pattern = "^([0-9a-f]{2}){1,64}$")]
+    #[param(pattern = "^([0-9a-f]{2}){0,64}$")]
     pub cursor: Option<String>,
 }
 

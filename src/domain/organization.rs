@@ -27,7 +27,7 @@ text_enum!(
 #[schema(example = json!({"system": "kailaiying-hr", "id": "ORG-0001"}))]
 pub struct ExternalRef {
     pub system: ExternalSystem,
-    #[schema(value_type = String, min_length = 1, max_length = 200, example = "ORG-0001")]
+    /// The member system's own id for the organisation.
     pub id: Name,
 }
 
