@@ -2,19 +2,17 @@
 //! and `/memberships/{id}`. Never deleted: leaving closes a membership.
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
-use validator::Validate;
+use utoipa::IntoParams;
 
 use super::List;
-use super::extract::{ApiJson, ApiQuery, IfMatch, changed, created, item, patch as nullable};
+use super::extract::{ApiJson, ApiQuery, IfMatch, changed, created, item};
 use crate::auth::Principal;
 use crate::db::Db;
-use crate::db::memberships::{self, MembershipFilter, Of};
+use crate::db::memberships::{self, MembershipFilter, Owner};
 use crate::db::page::PageRequest;
 use crate::db::write::Precondition;
-use crate::db::{alliances, organizations};
 use crate::domain::membership::{
     Membership, MembershipPatch, MembershipRole, MembershipStatus, NewMembership,
 };
@@ -48,45 +46,16 @@ impl MembershipQuery {
     }
 }
 
-/// Admits an organisation to an alliance.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"organization_id": "nankai-university", "role": "member", "joined_on": "2024-03-01"}))]
-pub struct CreateMembership {
-    /// The organisation's id or slug.
-    #[validate(length(min = 1, max = 64))]
-    pub organization_id: String,
-    #[serde(default = "default_role")]
-    #[schema(default = "member")]
-    pub role: MembershipRole,
-    pub joined_on: NaiveDate,
-    #[validate(length(max = 2000))]
-    pub note: Option<String>,
-}
-
-fn default_role() -> MembershipRole {
-    MembershipRole::Member
-}
-
-/// Changes a membership. `left_on` closes it (status becomes `left`); a
-/// closed membership cannot change again (a return is a new membership).
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"left_on": "2025-12-31", "note": "withdrew after restructuring"}))]
-pub struct UpdateMembership {
-    #[serde(default, deserialize_with = "nullable::present")]
-    #[schema(nullable = false)]
-    pub role: Option<MembershipRole>,
-    #[serde(default, deserialize_with = "nullable::present")]
-    #[schema(nullable = false)]
-    pub status: Option<MembershipStatus>,
-    #[serde(default, deserialize_with = "nullable::present")]
-    #[schema(nullable = false)]
-    pub left_on: Option<NaiveDate>,
-    #[serde(default, deserialize_with = "nullable::nullable")]
-    #[validate(length(max = 2000))]
-    #[schema(value_type = Option<String>)]
-    pub note: Option<Option<String>>,
+async fn list(
+    db: web::Data<Db>,
+    owner: Owner,
+    query: MembershipQuery,
+) -> Result<HttpResponse, ApiError> {
+    let (filter, page) = query.parse()?;
+    let page = db
+        .read(move |c| memberships::list(c, &owner, &filter, &page))
+        .await?;
+    Ok(HttpResponse::Ok().json(List::from(page)))
 }
 
 /// Lists the memberships of an alliance, closed ones included.
@@ -103,15 +72,7 @@ pub async fn list_for_alliance(
     id: web::Path<String>,
     query: ApiQuery<MembershipQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (filter, page) = query.0.parse()?;
-    let id = id.into_inner();
-    let page = db
-        .read(move |c| {
-            let alliance = alliances::find(c, &id)?;
-            memberships::list(c, Of::Alliance(&alliance.id), &filter, &page)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(List::from(page)))
+    list(db, Owner::Alliance(id.into_inner()), query.0).await
 }
 
 /// Lists the memberships of an organisation across alliances.
@@ -128,15 +89,7 @@ pub async fn list_for_organization(
     id: web::Path<String>,
     query: ApiQuery<MembershipQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (filter, page) = query.0.parse()?;
-    let id = id.into_inner();
-    let page = db
-        .read(move |c| {
-            let org = organizations::find(c, &id)?;
-            memberships::list(c, Of::Organization(&org.id), &filter, &page)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(List::from(page)))
+    list(db, Owner::Organization(id.into_inner()), query.0).await
 }
 
 /// Admits an organisation to an alliance (admin, or a secretariat of it).
@@ -144,7 +97,7 @@ pub async fn list_for_organization(
     operation_id = "create_membership",
     tag = "memberships",
     params(("id" = String, Path, description = "Alliance id or slug", example = "teda-biomedicine")),
-    request_body = CreateMembership,
+    request_body = NewMembership,
     responses((status = 201, description = "Created; `Location` names it", body = Membership,
         headers(("ETag" = String), ("Location" = String))))
 )]
@@ -153,15 +106,9 @@ pub async fn create(
     db: web::Data<Db>,
     caller: Principal,
     id: web::Path<String>,
-    body: ApiJson<CreateMembership>,
+    body: ApiJson<NewMembership>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.0;
-    let new = NewMembership {
-        organization_id: b.organization_id,
-        role: b.role,
-        joined_on: b.joined_on,
-        note: b.note,
-    };
+    let new = body.0;
     let id = id.into_inner();
     let membership = db
         .write(caller, move |tx| memberships::create(tx, &id, new))
@@ -203,7 +150,7 @@ pub async fn get(
         ("id" = String, Path, description = "Membership id"),
         IfMatch,
     ),
-    request_body = UpdateMembership,
+    request_body = MembershipPatch,
     responses((status = 200, description = "The membership after the change", body = Membership, headers(("ETag" = String))))
 )]
 #[patch("/memberships/{id}")]
@@ -212,15 +159,9 @@ pub async fn update(
     caller: Principal,
     id: web::Path<String>,
     pre: Precondition,
-    body: ApiJson<UpdateMembership>,
+    body: ApiJson<MembershipPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.0;
-    let patch = MembershipPatch {
-        role: b.role,
-        status: b.status,
-        left_on: b.left_on,
-        note: b.note,
-    };
+    let patch = body.0;
     let id = id.into_inner();
     let membership = db
         .write(caller, move |tx| memberships::update(tx, &id, patch, &pre))

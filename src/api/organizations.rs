@@ -3,20 +3,18 @@
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
-use validator::{Validate, ValidationError};
+use utoipa::IntoParams;
 
 use super::List;
-use super::extract::{ApiJson, ApiQuery, IfMatch, changed, created, item, patch as nullable};
+use super::extract::{ApiJson, ApiQuery, IfMatch, changed, created, item};
 use crate::auth::Principal;
 use crate::db::Db;
 use crate::db::organizations::{self, OrganizationFilter};
 use crate::db::page::PageRequest;
 use crate::db::write::Precondition;
 use crate::domain::organization::{
-    ExternalRef, NewOrganization, Organization, OrganizationKind, OrganizationPatch,
+    NewOrganization, Organization, OrganizationKind, OrganizationPatch,
 };
-use crate::domain::{Name, Slug, Url, Uscc};
 use crate::error::ApiError;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -39,82 +37,6 @@ pub struct OrganizationQuery {
     /// `next_cursor` of the previous page.
     #[param(pattern = "^([0-9a-f]{2}){0,64}$")]
     pub cursor: Option<String>,
-}
-
-fn distinct_refs(refs: &[ExternalRef]) -> Result<(), ValidationError> {
-    let mut seen = std::collections::HashSet::new();
-    if refs
-        .iter()
-        .all(|r| seen.insert((r.system.as_str(), r.id.as_str())))
-    {
-        Ok(())
-    } else {
-        Err(ValidationError::new("duplicate")
-            .with_message("the same {system, id} is listed twice".into()))
-    }
-}
-
-/// Registers an organisation (admin or secretariat).
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({
-    "slug": "kailaiying-pharma",
-    "kind": "enterprise",
-    "name_zh": "凯莱英医药集团（天津）股份有限公司",
-    "name_en": "Asymchem Laboratories (Tianjin) Co., Ltd.",
-    "uscc": "91120116MA05JR6K3W",
-    "region": "天津经济技术开发区",
-    "website": "https://www.asymchem.com/",
-    "external_refs": [{"system": "kailaiying-hr", "id": "ORG-0001"}]
-}))]
-pub struct CreateOrganization {
-    /// Unchangeable once set.
-    pub slug: Slug,
-    pub kind: OrganizationKind,
-    pub name_zh: Name,
-    pub name_en: Option<Name>,
-    pub uscc: Option<Uscc>,
-    pub region: Option<Name>,
-    pub website: Option<Url>,
-    #[serde(default)]
-    #[validate(
-        length(max = 20, message = "at most 20 external references"),
-        custom(function = "distinct_refs")
-    )]
-    pub external_refs: Vec<ExternalRef>,
-}
-
-/// Changes some fields of an organisation: absent fields stay as they are,
-/// `null` clears an optional field; `external_refs` replaces the whole list.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"website": "https://www.nankai.edu.cn/", "region": null}))]
-pub struct UpdateOrganization {
-    #[serde(default, deserialize_with = "nullable::present")]
-    #[schema(nullable = false)]
-    pub kind: Option<OrganizationKind>,
-    #[serde(default, deserialize_with = "nullable::present")]
-    #[schema(nullable = false)]
-    pub name_zh: Option<Name>,
-    #[serde(default, deserialize_with = "nullable::nullable")]
-    #[schema(value_type = Option<Name>)]
-    pub name_en: Option<Option<Name>>,
-    #[serde(default, deserialize_with = "nullable::nullable")]
-    #[schema(value_type = Option<Uscc>)]
-    pub uscc: Option<Option<Uscc>>,
-    #[serde(default, deserialize_with = "nullable::nullable")]
-    #[schema(value_type = Option<Name>)]
-    pub region: Option<Option<Name>>,
-    #[serde(default, deserialize_with = "nullable::nullable")]
-    #[schema(value_type = Option<Url>)]
-    pub website: Option<Option<Url>>,
-    #[serde(default, deserialize_with = "nullable::present")]
-    #[schema(nullable = false)]
-    #[validate(
-        length(max = 20, message = "at most 20 external references"),
-        custom(function = "distinct_refs")
-    )]
-    pub external_refs: Option<Vec<ExternalRef>>,
 }
 
 const ORG_ID: &str = "Organization id or slug";
@@ -150,7 +72,7 @@ pub async fn list(
 #[utoipa::path(
     operation_id = "create_organization",
     tag = "organizations",
-    request_body = CreateOrganization,
+    request_body = NewOrganization,
     responses((status = 201, description = "Created; `Location` names it", body = Organization,
         headers(("ETag" = String), ("Location" = String))))
 )]
@@ -158,19 +80,9 @@ pub async fn list(
 pub async fn create(
     db: web::Data<Db>,
     caller: Principal,
-    body: ApiJson<CreateOrganization>,
+    body: ApiJson<NewOrganization>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.0;
-    let new = NewOrganization {
-        slug: b.slug,
-        kind: b.kind,
-        name_zh: b.name_zh,
-        name_en: b.name_en,
-        uscc: b.uscc,
-        region: b.region,
-        website: b.website,
-        external_refs: b.external_refs,
-    };
+    let new = body.0;
     let org = db
         .write(caller, move |tx| organizations::create(tx, new))
         .await?;
@@ -208,7 +120,7 @@ pub async fn get(
         ("id" = String, Path, description = ORG_ID, example = "nankai-university"),
         IfMatch,
     ),
-    request_body = UpdateOrganization,
+    request_body = OrganizationPatch,
     responses((status = 200, description = "The organisation after the change", body = Organization, headers(("ETag" = String))))
 )]
 #[patch("/organizations/{id}")]
@@ -217,18 +129,9 @@ pub async fn update(
     caller: Principal,
     id: web::Path<String>,
     pre: Precondition,
-    body: ApiJson<UpdateOrganization>,
+    body: ApiJson<OrganizationPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.0;
-    let patch = OrganizationPatch {
-        kind: b.kind,
-        name_zh: b.name_zh,
-        name_en: b.name_en,
-        uscc: b.uscc,
-        region: b.region,
-        website: b.website,
-        external_refs: b.external_refs,
-    };
+    let patch = body.0;
     let id = id.into_inner();
     let org = db
         .write(caller, move |tx| {

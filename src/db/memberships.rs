@@ -90,11 +90,11 @@ pub struct MembershipFilter {
     pub updated_since: Option<NaiveDateTime>,
 }
 
-/// Whose memberships a list shows.
-#[derive(Debug, Clone, Copy)]
-pub enum Of<'a> {
-    Alliance(&'a str),
-    Organization(&'a str),
+/// Whose memberships a list shows: an alliance or an organisation, by id or slug.
+#[derive(Debug, Clone)]
+pub enum Owner {
+    Alliance(String),
+    Organization(String),
 }
 
 pub fn find(conn: &mut AnyConnection, id: &str) -> Result<Membership, ApiError> {
@@ -110,7 +110,7 @@ pub fn find(conn: &mut AnyConnection, id: &str) -> Result<Membership, ApiError> 
 
 pub fn list(
     conn: &mut AnyConnection,
-    of: Of<'_>,
+    owner: &Owner,
     f: &MembershipFilter,
     page: &PageRequest,
 ) -> Result<Page<Membership>, ApiError> {
@@ -120,9 +120,13 @@ pub fn list(
         .order(memberships::id.asc())
         .limit(page.limit + 1)
         .into_boxed::<Backend>();
-    query = match of {
-        Of::Alliance(id) => query.filter(memberships::alliance_id.eq(id.to_owned())),
-        Of::Organization(id) => query.filter(memberships::organization_id.eq(id.to_owned())),
+    query = match owner {
+        Owner::Alliance(key) => {
+            query.filter(memberships::alliance_id.eq(alliances::find(conn, key)?.id))
+        }
+        Owner::Organization(key) => {
+            query.filter(memberships::organization_id.eq(super::organizations::find(conn, key)?.id))
+        }
     };
     if let Some(after) = &page.after {
         query = query.filter(memberships::id.gt(after.clone()));

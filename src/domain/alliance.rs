@@ -1,6 +1,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use validator::Validate;
 
 use super::{Name, Slug, Url, Versioned, text_enum};
 
@@ -88,9 +89,22 @@ impl Versioned for Alliance {
     }
 }
 
-/// What it takes to found an alliance.
-#[derive(Debug, Clone)]
+/// Founds an alliance (admin only).
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+#[schema(as = CreateAlliance)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "slug": "teda-biomedicine",
+    "kind": "regional_consortium",
+    "sector": "biomedicine",
+    "host_zone": "天津经济技术开发区",
+    "name_zh": "天津经济技术开发区生物医药产教联合体",
+    "name_en": "TEDA Biomedicine Industry-Education Consortium",
+    "founded_on": "2023-09-01",
+    "documents": [{"kind": "charter", "title": "联合体章程", "url": "https://example.org/charter.pdf", "adopted_on": "2023-09-01"}]
+}))]
 pub struct NewAlliance {
+    /// Unchangeable once set; tokens and URLs use it.
     pub slug: Slug,
     pub kind: AllianceKind,
     pub sector: Sector,
@@ -98,19 +112,42 @@ pub struct NewAlliance {
     pub name_zh: Name,
     pub name_en: Option<Name>,
     pub founded_on: Option<NaiveDate>,
+    #[serde(default)]
+    #[validate(length(max = 20, message = "at most 20 documents"))]
     pub documents: Vec<Document>,
 }
 
-/// A partial update: `None` leaves a field as it is; `Some(None)` clears it.
-#[derive(Debug, Clone, Default)]
+/// Changes some fields of an alliance: absent fields stay as they are,
+/// `null` clears an optional field. The slug cannot change.
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+#[schema(as = UpdateAlliance)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name_en": "TEDA Biomedicine Consortium", "status": "active"}))]
 pub struct AlliancePatch {
+    #[serde(default, deserialize_with = "crate::domain::patch::present")]
+    #[schema(nullable = false)]
     pub kind: Option<AllianceKind>,
+    #[serde(default, deserialize_with = "crate::domain::patch::present")]
+    #[schema(nullable = false)]
     pub sector: Option<Sector>,
+    #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
+    #[schema(value_type = Option<Name>)]
     pub host_zone: Option<Option<Name>>,
+    #[serde(default, deserialize_with = "crate::domain::patch::present")]
+    #[schema(nullable = false)]
     pub name_zh: Option<Name>,
+    #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
+    #[schema(value_type = Option<Name>)]
     pub name_en: Option<Option<Name>>,
+    #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
+    #[schema(value_type = Option<NaiveDate>)]
     pub founded_on: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "crate::domain::patch::present")]
+    #[schema(nullable = false)]
     pub status: Option<AllianceStatus>,
+    #[serde(default, deserialize_with = "crate::domain::patch::present")]
+    #[schema(nullable = false)]
+    #[validate(length(max = 20, message = "at most 20 documents"))]
     pub documents: Option<Vec<Document>>,
 }
 

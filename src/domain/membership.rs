@@ -1,6 +1,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use validator::Validate;
 
 use super::organization::OrganizationSummary;
 use super::{Versioned, text_enum};
@@ -56,20 +57,42 @@ impl Versioned for Membership {
     }
 }
 
-#[derive(Debug, Clone)]
+/// Admits an organisation to an alliance.
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+#[schema(as = CreateMembership)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"organization_id": "nankai-university", "role": "member", "joined_on": "2024-03-01"}))]
 pub struct NewMembership {
+    /// The organisation's id or slug.
+    #[validate(length(min = 1, max = 64))]
     pub organization_id: String,
+    #[serde(default = "default_role")]
+    #[schema(default = "member")]
     pub role: MembershipRole,
     pub joined_on: NaiveDate,
+    #[validate(length(max = 2000))]
     pub note: Option<String>,
 }
 
-/// A partial update of a membership.
-#[derive(Debug, Clone, Default)]
+/// Changes a membership. `left_on` closes it (status becomes `left`); a
+/// closed membership cannot change again (a return is a new membership).
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+#[schema(as = UpdateMembership)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"left_on": "2025-12-31", "note": "withdrew after restructuring"}))]
 pub struct MembershipPatch {
+    #[serde(default, deserialize_with = "crate::domain::patch::present")]
+    #[schema(nullable = false)]
     pub role: Option<MembershipRole>,
+    #[serde(default, deserialize_with = "crate::domain::patch::present")]
+    #[schema(nullable = false)]
     pub status: Option<MembershipStatus>,
+    #[serde(default, deserialize_with = "crate::domain::patch::present")]
+    #[schema(nullable = false)]
     pub left_on: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
+    #[validate(length(max = 2000))]
+    #[schema(value_type = Option<String>)]
     pub note: Option<Option<String>>,
 }
 
@@ -135,4 +158,8 @@ impl MembershipPatch {
         }
         Ok(())
     }
+}
+
+fn default_role() -> MembershipRole {
+    MembershipRole::Member
 }

@@ -6,6 +6,7 @@
 pub mod alliance;
 pub mod membership;
 pub mod organization;
+pub mod patch;
 mod slug;
 mod text;
 mod uscc;

@@ -2,6 +2,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use validator::{Validate, ValidationError};
+
 use super::{ExternalSystem, Name, Slug, Url, Uscc, Versioned, text_enum};
 
 text_enum!(
@@ -76,8 +78,22 @@ pub struct OrganizationSummary {
     pub name_en: Option<Name>,
 }
 
-#[derive(Debug, Clone)]
+/// Registers an organisation (admin or secretariat).
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+#[schema(as = CreateOrganization)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "slug": "kailaiying-pharma",
+    "kind": "enterprise",
+    "name_zh": "凯莱英医药集团（天津）股份有限公司",
+    "name_en": "Asymchem Laboratories (Tianjin) Co., Ltd.",
+    "uscc": "91120116MA05JR6K3W",
+    "region": "天津经济技术开发区",
+    "website": "https://www.asymchem.com/",
+    "external_refs": [{"system": "kailaiying-hr", "id": "ORG-0001"}]
+}))]
 pub struct NewOrganization {
+    /// Unchangeable once set.
     pub slug: Slug,
     pub kind: OrganizationKind,
     pub name_zh: Name,
@@ -85,18 +101,45 @@ pub struct NewOrganization {
     pub uscc: Option<Uscc>,
     pub region: Option<Name>,
     pub website: Option<Url>,
+    #[serde(default)]
+    #[validate(
+        length(max = 20, message = "at most 20 external references"),
+        custom(function = "distinct_refs")
+    )]
     pub external_refs: Vec<ExternalRef>,
 }
 
-/// A partial update: `None` leaves a field as it is; `Some(None)` clears it.
-#[derive(Debug, Clone, Default)]
+/// Changes some fields of an organisation: absent fields stay as they are,
+/// `null` clears an optional field; `external_refs` replaces the whole list.
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+#[schema(as = UpdateOrganization)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"website": "https://www.nankai.edu.cn/", "region": null}))]
 pub struct OrganizationPatch {
+    #[serde(default, deserialize_with = "crate::domain::patch::present")]
+    #[schema(nullable = false)]
     pub kind: Option<OrganizationKind>,
+    #[serde(default, deserialize_with = "crate::domain::patch::present")]
+    #[schema(nullable = false)]
     pub name_zh: Option<Name>,
+    #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
+    #[schema(value_type = Option<Name>)]
     pub name_en: Option<Option<Name>>,
+    #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
+    #[schema(value_type = Option<Uscc>)]
     pub uscc: Option<Option<Uscc>>,
+    #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
+    #[schema(value_type = Option<Name>)]
     pub region: Option<Option<Name>>,
+    #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
+    #[schema(value_type = Option<Url>)]
     pub website: Option<Option<Url>>,
+    #[serde(default, deserialize_with = "crate::domain::patch::present")]
+    #[schema(nullable = false)]
+    #[validate(
+        length(max = 20, message = "at most 20 external references"),
+        custom(function = "distinct_refs")
+    )]
     pub external_refs: Option<Vec<ExternalRef>>,
 }
 
@@ -123,5 +166,19 @@ impl OrganizationPatch {
         if let Some(v) = self.external_refs {
             o.external_refs = v;
         }
+    }
+}
+
+/// The same `{system, id}` may not be listed twice.
+fn distinct_refs(refs: &[ExternalRef]) -> Result<(), ValidationError> {
+    let mut seen = std::collections::HashSet::new();
+    if refs
+        .iter()
+        .all(|r| seen.insert((r.system.as_str(), r.id.as_str())))
+    {
+        Ok(())
+    } else {
+        Err(ValidationError::new("duplicate")
+            .with_message("the same {system, id} is listed twice".into()))
     }
 }
