@@ -78,6 +78,49 @@ fn both_engines_have_the_same_tables_and_columns() {
     assert_eq!(sqlite_cols, pg_cols);
 }
 
+#[derive(QueryableByName)]
+struct Setting {
+    #[diesel(sql_type = Text)]
+    value: String,
+}
+
+#[test]
+fn every_pooled_sqlite_connection_has_foreign_keys_wal_and_a_busy_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&dir.path().join("p.db").to_string_lossy(), 3).unwrap();
+    // Hold three connections at once, so each is a different one.
+    let mut conns: Vec<_> = (0..3).map(|_| db.conn().unwrap()).collect();
+    for conn in &mut conns {
+        let pragma = |conn: &mut AnyConnection, sql: &str| -> String {
+            diesel::sql_query(sql)
+                .get_result::<Setting>(conn)
+                .unwrap()
+                .value
+        };
+        assert_eq!(
+            pragma(
+                conn,
+                "SELECT CAST(foreign_keys AS TEXT) AS value FROM pragma_foreign_keys"
+            ),
+            "1"
+        );
+        assert_eq!(
+            pragma(
+                conn,
+                "SELECT journal_mode AS value FROM pragma_journal_mode"
+            ),
+            "wal"
+        );
+        assert_eq!(
+            pragma(
+                conn,
+                "SELECT CAST(timeout AS TEXT) AS value FROM pragma_busy_timeout"
+            ),
+            "10000"
+        );
+    }
+}
+
 #[test]
 fn a_postgres_url_never_falls_back_to_a_sqlite_file() {
     // An unreachable server is an error naming it, not a file called "postgres:…".
