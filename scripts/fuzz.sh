@@ -16,7 +16,7 @@ examples="${1:-50}"
 tools="${ALLIANCE_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/alliance-api-tools}"
 if [ ! -x "$tools/venv/bin/st" ]; then
   python3 -m venv "$tools/venv"
-  "$tools/venv/bin/pip" install -q --disable-pip-version-check 'schemathesis>=4,<5'
+  "$tools/venv/bin/pip" install -q --disable-pip-version-check 'schemathesis==4.32.5'
 fi
 cargo build -q --bin alliance-api
 work=$(mktemp -d -t alliance-fuzz-XXXXXX)

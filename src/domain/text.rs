@@ -54,15 +54,16 @@ text_newtype!(
 );
 
 text_newtype!(
-    /// An absolute `http` or `https` URL of at most 2048 characters.
+    /// An absolute `http` or `https` URL with a host, at most 2048
+    /// characters, kept as written (parsed by the `url` crate to check it).
     #[schema(value_type = String, max_length = 2048, pattern = r"^https?://[^\s/?#\u0000-\u001f\u007f-\u009f]+[^\s\u0000-\u001f\u007f-\u009f]*$", example = "https://www.teda.gov.cn/")]
     Url,
     |s| {
         let t = s.trim();
-        let rest = t.strip_prefix("https://").or_else(|| t.strip_prefix("http://"))?;
-        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-        (t.chars().count() <= 2048 && !host.is_empty() && !t.chars().any(|c| c.is_whitespace() || c.is_control()))
-            .then(|| t.to_owned())
+        let parsed = url::Url::parse(t).ok()?;
+        let web = matches!(parsed.scheme(), "http" | "https") && parsed.host_str().is_some_and(|h| !h.is_empty());
+        let clean = !t.chars().any(|c| c.is_whitespace() || c.is_control());
+        (web && clean && t.chars().count() <= 2048).then(|| t.to_owned())
     },
     "must be an absolute http(s) URL of at most 2048 characters"
 );
@@ -99,5 +100,7 @@ mod tests {
         assert!(Url::parse("ftp://example.org").is_err());
         assert!(Url::parse("https://").is_err());
         assert!(Url::parse("https://a b").is_err());
+        assert!(Url::parse("http://[abc").is_err());
+        assert!(Url::parse("https://天津.中国/路径").is_ok());
     }
 }
