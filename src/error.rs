@@ -82,6 +82,9 @@ pub enum ApiError {
     },
     #[error("{0}")]
     PreconditionFailed(String),
+    /// A feed cursor older than what is kept.
+    #[error("{0}")]
+    Gone(String),
     #[error("the body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("{0}")]
@@ -152,6 +155,7 @@ impl ApiError {
                 "/problems/conflict",
                 "The request conflicts with the current state",
             ),
+            Gone(_) => (StatusCode::GONE, "/problems/gone", "The cursor is too old"),
             PreconditionFailed(_) => (
                 StatusCode::PRECONDITION_FAILED,
                 "/problems/precondition-failed",

@@ -30,6 +30,13 @@ enum Command {
     Seed,
     /// Print the OpenAPI description.
     Openapi,
+    /// Delete change events older than the retention window; a feed cursor
+    /// from before them then gets 410 and re-lists.
+    PruneEvents {
+        /// Keep this many days of events.
+        #[arg(long, default_value_t = 90)]
+        older_than_days: i64,
+    },
     /// Print a signed bearer token.
     Token {
         /// admin, reviewer, secretariat, member or viewer.
@@ -65,6 +72,15 @@ fn main() -> anyhow::Result<()> {
             let db = Db::connect(&cli.config.database_url, 1)?;
             db.migrate()?;
             println!("{}", alliance_api::seed::load(&db)?);
+            Ok(())
+        }
+        Command::PruneEvents { older_than_days } => {
+            let db = Db::connect(&cli.config.database_url, 1)?;
+            db.migrate()?;
+            let before =
+                chrono::Utc::now().naive_utc() - chrono::Duration::days(older_than_days.max(0));
+            let deleted = alliance_api::db::changes::prune(&mut *db.conn()?, before)?;
+            println!("deleted {deleted} change event(s) older than {older_than_days} day(s)");
             Ok(())
         }
         Command::Openapi => {

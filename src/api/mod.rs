@@ -3,6 +3,7 @@
 //! together here, so a route cannot miss the description.
 
 pub mod alliances;
+pub mod changes;
 pub mod extract;
 pub mod health;
 pub mod memberships;
@@ -51,6 +52,7 @@ impl<T> From<crate::db::page::Page<T>> for List<T> {
         (name = "alliances", description = "产教联合体 and 产业链产教融合共同体"),
         (name = "organizations", description = "Enterprises, colleges, institutes and authorities, shared across alliances"),
         (name = "memberships", description = "An organisation's place in an alliance; closed, never deleted"),
+        (name = "changes", description = "The change feed: every committed change, once, in commit order"),
         (name = "operations", description = "Liveness and readiness"),
     ),
     servers((url = "/", description = "This service")),
@@ -258,5 +260,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(organizations::get)
         .service(organizations::update)
         .service(organizations::delete)
-        .service(memberships::list_for_organization);
+        .service(memberships::list_for_organization)
+        .service(changes::list);
 }

@@ -6,6 +6,7 @@
 //! hiding the real error and turning a libpq string into a file name.
 
 pub mod alliances;
+pub mod changes;
 pub mod memberships;
 pub mod organizations;
 pub mod page;
@@ -120,6 +121,8 @@ pub struct Db {
     /// in SQLite's busy loop keeps a read-then-write transaction from
     /// failing with SQLITE_BUSY when another writer got in first.
     sqlite_writer: Arc<Mutex<()>>,
+    /// Woken after every committed write (long-polls of the change feed).
+    committed: Arc<tokio::sync::Notify>,
 }
 
 impl Db {
@@ -144,6 +147,7 @@ impl Db {
             pool,
             engine,
             sqlite_writer: Arc::default(),
+            committed: Arc::default(),
         })
     }
 
@@ -208,7 +212,27 @@ impl Db {
             Engine::Postgres => None,
         };
         let mut conn = self.pool.get()?;
-        conn.transaction(|conn| f(&mut Tx::new(conn, principal)))
+        let result = conn.transaction(|conn| {
+            let conn: &mut AnyConnection = conn;
+            if let AnyConnection::Postgresql(pg) = conn {
+                // One writer at a time on PostgreSQL too (SQLite has it by
+                // nature): change events then take their sequence numbers in
+                // commit order, so a feed reader that has passed a number
+                // can never miss an event that commits later. Held to commit.
+                diesel::sql_query("SELECT pg_advisory_xact_lock(7311)").execute(pg)?;
+            }
+            f(&mut Tx::new(conn, principal))
+        });
+        if result.is_ok() {
+            self.committed.notify_waiters();
+        }
+        result
+    }
+
+    /// Resolves when a write commits in this process (other replicas' writes
+    /// are seen by polling).
+    pub fn committed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.committed.notified()
     }
 }
 

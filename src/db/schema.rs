@@ -90,6 +90,20 @@ diesel::table! {
         alliance_id -> Nullable<Text>,
         version -> BigInt,
         payload -> Text,
+        actor -> Text,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (principal, idempotency_key) {
+        principal -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        location -> Nullable<Text>,
+        etag -> Nullable<Text>,
+        body -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -105,4 +119,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     memberships,
     audit_records,
     change_events,
+    idempotency_keys,
 );

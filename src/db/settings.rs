@@ -32,3 +32,16 @@ pub fn get_or_insert(conn: &mut AnyConnection, key: &str, value: &str) -> Result
         Err(e) => Err(e.into()),
     }
 }
+
+/// Stores `value` under `key`, replacing what was there.
+pub fn set(conn: &mut AnyConnection, key: &str, value: &str) -> Result<(), ApiError> {
+    let updated = diesel::update(settings::table.find(key))
+        .set(settings::value.eq(value))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(settings::table)
+            .values((settings::key.eq(key), settings::value.eq(value)))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -69,6 +69,7 @@ struct NewChangeEvent<'a> {
     alliance_id: Option<&'a str>,
     version: i64,
     payload: String,
+    actor: &'a str,
 }
 
 /// The time every database timestamp uses: UTC, microseconds (what both
@@ -124,6 +125,7 @@ impl<'a> Tx<'a> {
                 alliance_id: change.alliance_id,
                 version: change.version,
                 payload,
+                actor: &self.principal.subject,
             })
             .execute(self.conn)?;
         Ok(())

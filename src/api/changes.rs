@@ -1,0 +1,213 @@
+//! `GET /changes`: the change feed member systems follow to keep their copy
+//! in sync — every committed change once, in commit order.
+
+use std::time::{Duration, Instant};
+
+use actix_web::{HttpResponse, get, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::ApiQuery;
+use crate::auth::{Principal, Role};
+use crate::db::Db;
+use crate::db::changes::{self, EventRow, FeedQuery, Visibility};
+use crate::error::{ApiError, FieldError, Problem};
+
+const MAX_WAIT_SECONDS: u64 = 30;
+/// How often a long-poll looks again for writes made by other replicas.
+const POLL_EVERY: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ChangesQuery {
+    /// The `next_cursor` of the previous call; omit (or `0`) to start from
+    /// the oldest event kept.
+    #[param(pattern = "^[0-9]{1,18}$", example = "0")]
+    pub after: Option<String>,
+    /// Events per call, 1–1000 (default 100).
+    #[param(minimum = 1, maximum = 1000, example = 100)]
+    pub limit: Option<i64>,
+    /// Only these event types, comma-separated.
+    #[param(
+        pattern = r"^[a-z_]+\.(created|updated|deleted)(,[a-z_]+\.(created|updated|deleted))*$",
+        example = "membership.created,membership.updated"
+    )]
+    pub types: Option<String>,
+    /// Only events of this alliance (id or slug).
+    #[param(example = "teda-biomedicine")]
+    pub alliance: Option<String>,
+    /// Seconds to wait for an event when there is none yet (long-poll), 0–30.
+    #[param(minimum = 0, maximum = 30, example = 25)]
+    pub wait: Option<u64>,
+}
+
+/// One committed change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeEvent {
+    /// This event's place in the feed; pass it as `after` to continue past it.
+    #[schema(example = "1042")]
+    pub cursor: String,
+    /// `<resource_type>.<created|updated|deleted>`.
+    #[serde(rename = "type")]
+    #[schema(example = "membership.created")]
+    pub event_type: String,
+    #[schema(example = "membership")]
+    pub resource_type: String,
+    pub resource_id: String,
+    pub alliance_id: Option<String>,
+    /// The resource's version after the change.
+    pub version: i64,
+    pub occurred_at: DateTime<Utc>,
+    /// Who made the change (the token's subject).
+    pub actor: String,
+    /// The resource as it is after the change; for a deletion a tombstone
+    /// `{"id": …, "deleted": true}`.
+    #[schema(value_type = Object)]
+    pub resource: Box<RawValue>,
+}
+
+/// A batch of the feed. `next_cursor` is always set: call again with it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangePage {
+    pub items: Vec<ChangeEvent>,
+    #[schema(example = "1042")]
+    pub next_cursor: String,
+}
+
+impl TryFrom<EventRow> for ChangeEvent {
+    type Error = ApiError;
+
+    fn try_from(row: EventRow) -> Result<Self, ApiError> {
+        Ok(ChangeEvent {
+            cursor: row.seq.to_string(),
+            event_type: row.event_type,
+            resource_type: row.resource_type,
+            resource_id: row.resource_id,
+            alliance_id: row.alliance_id,
+            version: row.version,
+            occurred_at: row.at.and_utc(),
+            actor: row.actor,
+            resource: RawValue::from_string(row.payload).map_err(ApiError::internal)?,
+        })
+    }
+}
+
+fn bad(field: &str, message: &str) -> ApiError {
+    ApiError::BadRequest {
+        detail: format!("{field}: {message}"),
+        errors: vec![FieldError::new(field, "invalid", message)],
+    }
+}
+
+/// Reads the feed: events after `after`, oldest first. With `wait`, an
+/// empty answer is held back until an event arrives or the time is up.
+#[utoipa::path(
+    operation_id = "list_changes",
+    tag = "changes",
+    params(ChangesQuery),
+    responses(
+        (status = 200, description = "The next events, in commit order", body = ChangePage),
+        (status = 403, description = "`alliance` names an alliance outside the token's scope",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`after` is older than the events kept: list the resources again and continue from the cursor the problem names",
+            body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/changes")]
+pub async fn list(
+    db: web::Data<Db>,
+    caller: Principal,
+    query: ApiQuery<ChangesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.0;
+    let after = match q.after.as_deref() {
+        None | Some("") => 0,
+        Some(a) => a
+            .parse::<i64>()
+            .ok()
+            .filter(|a| *a >= 0)
+            .ok_or_else(|| bad("after", "use a next_cursor this service gave"))?,
+    };
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(bad("limit", "limit must be between 1 and 1000"));
+    }
+    let types: Vec<String> = q
+        .types
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if let Some(t) = types.iter().find(|t| !is_event_type(t)) {
+        return Err(bad(
+            "types",
+            &format!("`{t}` is not an event type like `membership.created`"),
+        ));
+    }
+    let wait = Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECONDS));
+    let feed = {
+        let alliance = q.alliance.clone();
+        db.read(move |c| {
+            let visibility = match caller.role {
+                Role::Admin | Role::Reviewer | Role::Viewer => Visibility::All,
+                Role::Secretariat | Role::Member => {
+                    Visibility::Alliances(changes::alliance_ids(c, &caller.alliances)?)
+                }
+            };
+            let alliance_id = match alliance {
+                None => None,
+                Some(key) => {
+                    let a = crate::db::alliances::find(c, &key)?;
+                    if let Visibility::Alliances(ids) = &visibility
+                        && !ids.contains(&a.id)
+                    {
+                        return Err(ApiError::Forbidden(format!(
+                            "this token does not cover the alliance `{}`",
+                            a.slug
+                        )));
+                    }
+                    Some(a.id)
+                }
+            };
+            Ok(FeedQuery {
+                after,
+                limit,
+                types,
+                alliance_id,
+                visibility,
+            })
+        })
+        .await?
+    };
+    let deadline = Instant::now() + wait;
+    loop {
+        // Listen before reading, so a commit between the read and the wait
+        // is not slept through.
+        let committed = db.committed();
+        let batch = feed.clone();
+        let rows = db.read(move |c| changes::read(c, &batch)).await?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        if !rows.is_empty() || left.is_zero() {
+            let next_cursor = rows.last().map_or(after, |r| r.seq).to_string();
+            let items = rows
+                .into_iter()
+                .map(ChangeEvent::try_from)
+                .collect::<Result<_, _>>()?;
+            return Ok(HttpResponse::Ok().json(ChangePage { items, next_cursor }));
+        }
+        let _ = tokio::time::timeout(left.min(POLL_EVERY), committed).await;
+    }
+}
+
+fn is_event_type(t: &str) -> bool {
+    t.split_once('.').is_some_and(|(resource, action)| {
+        !resource.is_empty()
+            && resource.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            && matches!(action, "created" | "updated" | "deleted")
+    })
+}

@@ -1,0 +1,115 @@
+//! The change feed: events in commit order (see `Db::write_blocking`), read
+//! after a cursor, filtered to what the caller may see.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{alliances, change_events};
+use super::{AnyConnection, Backend, settings};
+use crate::error::ApiError;
+
+/// The settings key holding the highest sequence number pruned away.
+const PRUNED_THROUGH: &str = "feed_pruned_through";
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = change_events)]
+pub struct EventRow {
+    pub seq: i64,
+    pub at: NaiveDateTime,
+    pub event_type: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub alliance_id: Option<String>,
+    pub version: i64,
+    pub payload: String,
+    pub actor: String,
+}
+
+/// Which events a caller may see.
+#[derive(Debug, Clone)]
+pub enum Visibility {
+    All,
+    /// Events of these alliances (ids), and of organisations, which are
+    /// shared records every token may read.
+    Alliances(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct FeedQuery {
+    pub after: i64,
+    pub limit: i64,
+    pub types: Vec<String>,
+    pub alliance_id: Option<String>,
+    pub visibility: Visibility,
+}
+
+/// The ids of the alliances named by id or slug.
+pub fn alliance_ids(conn: &mut AnyConnection, keys: &[String]) -> Result<Vec<String>, ApiError> {
+    Ok(alliances::table
+        .filter(alliances::id.eq_any(keys).or(alliances::slug.eq_any(keys)))
+        .select(alliances::id)
+        .load(conn)?)
+}
+
+/// Events after the cursor, or `Gone` when the cursor predates what is kept.
+pub fn read(conn: &mut AnyConnection, q: &FeedQuery) -> Result<Vec<EventRow>, ApiError> {
+    let pruned = pruned_through(conn)?;
+    if q.after < pruned {
+        return Err(ApiError::Gone(format!(
+            "events up to {pruned} are no longer kept; list the resources again, then follow the feed from `after={}`",
+            head(conn)?
+        )));
+    }
+    let mut query = change_events::table
+        .filter(change_events::seq.gt(q.after))
+        .order(change_events::seq.asc())
+        .limit(q.limit)
+        .select(EventRow::as_select())
+        .into_boxed::<Backend>();
+    if !q.types.is_empty() {
+        query = query.filter(change_events::event_type.eq_any(q.types.clone()));
+    }
+    if let Some(id) = &q.alliance_id {
+        query = query.filter(change_events::alliance_id.eq(id.clone()));
+    }
+    if let Visibility::Alliances(ids) = &q.visibility {
+        query = query.filter(
+            change_events::alliance_id
+                .eq_any(ids.clone())
+                .or(change_events::resource_type.eq("organization")),
+        );
+    }
+    Ok(query.load(conn)?)
+}
+
+/// The newest sequence number, counting pruned ones (0 before any event).
+pub fn head(conn: &mut AnyConnection) -> Result<i64, ApiError> {
+    let max: Option<i64> = change_events::table
+        .select(diesel::dsl::max(change_events::seq))
+        .first(conn)?;
+    Ok(max.unwrap_or(0).max(pruned_through(conn)?))
+}
+
+pub fn pruned_through(conn: &mut AnyConnection) -> Result<i64, ApiError> {
+    Ok(settings::get(conn, PRUNED_THROUGH)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
+/// Deletes events older than `before`; a cursor from before them then gets
+/// 410. Returns how many were deleted.
+pub fn prune(conn: &mut AnyConnection, before: NaiveDateTime) -> Result<usize, ApiError> {
+    conn.transaction(|conn| {
+        let through: Option<i64> = change_events::table
+            .filter(change_events::at.lt(before))
+            .select(diesel::dsl::max(change_events::seq))
+            .first(conn)?;
+        let Some(through) = through else { return Ok(0) };
+        let deleted = diesel::delete(change_events::table.filter(change_events::seq.le(through)))
+            .execute(conn)?;
+        if through > pruned_through(conn)? {
+            settings::set(conn, PRUNED_THROUGH, &through.to_string())?;
+        }
+        Ok(deleted)
+    })
+}
