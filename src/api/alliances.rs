@@ -6,7 +6,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::List;
-use super::extract::{ApiJson, ApiQuery, IfMatch, changed, created, item};
+use super::extract::{ApiJson, ApiQuery, IfMatch, changed, item};
+use super::idempotency::{self, IdempotencyKey, IdempotencyKeyHeader};
 use crate::auth::Principal;
 use crate::db::Db;
 use crate::db::alliances::{self, AllianceFilter};
@@ -67,6 +68,7 @@ pub async fn list(
 #[utoipa::path(
     operation_id = "create_alliance",
     tag = "alliances",
+    params(IdempotencyKeyHeader),
     request_body = NewAlliance,
     responses((status = 201, description = "Created; `Location` names it", body = Alliance,
         headers(("ETag" = String), ("Location" = String))))
@@ -75,16 +77,15 @@ pub async fn list(
 pub async fn create(
     db: web::Data<Db>,
     caller: Principal,
+    key: IdempotencyKey,
     body: ApiJson<NewAlliance>,
 ) -> Result<HttpResponse, ApiError> {
-    let new = body.0;
-    let alliance = db
-        .write(caller, move |tx| alliances::create(tx, new))
-        .await?;
-    Ok(created(
-        format!("/api/v1/alliances/{}", alliance.slug),
-        &alliance,
-    ))
+    let ApiJson(new, digest) = body;
+    idempotency::create(&db, caller, key, digest, move |tx| {
+        let alliance = alliances::create(tx, new)?;
+        Ok((format!("/api/v1/alliances/{}", alliance.slug), alliance))
+    })
+    .await
 }
 
 /// Reads one alliance by id or slug.

@@ -58,7 +58,22 @@ fn principal_of(req: &HttpRequest) -> Result<Principal, ApiError> {
 /// 415 without a JSON content type, 413 past the body limit, 400 for JSON
 /// that does not parse (including invalid UTF-8), 422 naming the field for
 /// JSON of the wrong shape or values that fail validation.
-pub struct ApiJson<T>(pub T);
+pub struct ApiJson<T>(pub T, pub RequestDigest);
+
+/// SHA-256 of a request's method, path and raw body (hex): what
+/// `Idempotency-Key` compares to tell a retry from a different request.
+pub type RequestDigest = String;
+
+fn digest(method: &str, path: &str, body: &[u8]) -> RequestDigest {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(method.as_bytes());
+    h.update(b" ");
+    h.update(path.as_bytes());
+    h.update(b"\n");
+    h.update(body);
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
 
 impl<T: DeserializeOwned + Validate + 'static> FromRequest for ApiJson<T> {
     type Error = ApiError;
@@ -72,6 +87,7 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ApiJson<T> {
         let checked =
             check_json_content_type(req).and_then(|()| check_declared_length(req.headers(), limit));
         let mut payload = payload.take();
+        let (method, path) = (req.method().to_string(), req.path().to_owned());
         Box::pin(async move {
             checked?;
             let mut body = BytesMut::new();
@@ -84,7 +100,7 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ApiJson<T> {
                 }
                 body.extend_from_slice(&chunk);
             }
-            parse_json(&body).map(ApiJson)
+            parse_json(&body).map(|value| ApiJson(value, digest(&method, &path, &body)))
         })
     }
 }
@@ -329,14 +345,6 @@ pub fn item<R: Serialize + Versioned>(req: &HttpRequest, resource: &R) -> HttpRe
 /// A resource after a change: 200 with its new `ETag`.
 pub fn changed<R: Serialize + Versioned>(resource: &R) -> HttpResponse {
     HttpResponse::Ok()
-        .insert_header((header::ETAG, resource.etag()))
-        .json(resource)
-}
-
-/// A newly created resource: 201 with `Location` and `ETag`.
-pub fn created<R: Serialize + Versioned>(location: String, resource: &R) -> HttpResponse {
-    HttpResponse::Created()
-        .insert_header((header::LOCATION, location))
         .insert_header((header::ETAG, resource.etag()))
         .json(resource)
 }

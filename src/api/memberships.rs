@@ -7,7 +7,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::List;
-use super::extract::{ApiJson, ApiQuery, IfMatch, changed, created, item};
+use super::extract::{ApiJson, ApiQuery, IfMatch, changed, item};
+use super::idempotency::{self, IdempotencyKey, IdempotencyKeyHeader};
 use crate::auth::Principal;
 use crate::db::Db;
 use crate::db::memberships::{self, MembershipFilter, Owner};
@@ -96,7 +97,7 @@ pub async fn list_for_organization(
 #[utoipa::path(
     operation_id = "create_membership",
     tag = "memberships",
-    params(("id" = String, Path, description = "Alliance id or slug", example = "teda-biomedicine")),
+    params(IdempotencyKeyHeader, ("id" = String, Path, description = "Alliance id or slug", example = "teda-biomedicine")),
     request_body = NewMembership,
     responses((status = 201, description = "Created; `Location` names it", body = Membership,
         headers(("ETag" = String), ("Location" = String))))
@@ -105,18 +106,17 @@ pub async fn list_for_organization(
 pub async fn create(
     db: web::Data<Db>,
     caller: Principal,
+    key: IdempotencyKey,
     id: web::Path<String>,
     body: ApiJson<NewMembership>,
 ) -> Result<HttpResponse, ApiError> {
-    let new = body.0;
+    let ApiJson(new, digest) = body;
     let id = id.into_inner();
-    let membership = db
-        .write(caller, move |tx| memberships::create(tx, &id, new))
-        .await?;
-    Ok(created(
-        format!("/api/v1/memberships/{}", membership.id),
-        &membership,
-    ))
+    idempotency::create(&db, caller, key, digest, move |tx| {
+        let membership = memberships::create(tx, &id, new)?;
+        Ok((format!("/api/v1/memberships/{}", membership.id), membership))
+    })
+    .await
 }
 
 /// Reads one membership.

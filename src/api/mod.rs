@@ -6,6 +6,7 @@ pub mod alliances;
 pub mod changes;
 pub mod extract;
 pub mod health;
+pub mod idempotency;
 pub mod memberships;
 pub mod organizations;
 

@@ -6,7 +6,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::List;
-use super::extract::{ApiJson, ApiQuery, IfMatch, changed, created, item};
+use super::extract::{ApiJson, ApiQuery, IfMatch, changed, item};
+use super::idempotency::{self, IdempotencyKey, IdempotencyKeyHeader};
 use crate::auth::Principal;
 use crate::db::Db;
 use crate::db::organizations::{self, OrganizationFilter};
@@ -72,6 +73,7 @@ pub async fn list(
 #[utoipa::path(
     operation_id = "create_organization",
     tag = "organizations",
+    params(IdempotencyKeyHeader),
     request_body = NewOrganization,
     responses((status = 201, description = "Created; `Location` names it", body = Organization,
         headers(("ETag" = String), ("Location" = String))))
@@ -80,13 +82,15 @@ pub async fn list(
 pub async fn create(
     db: web::Data<Db>,
     caller: Principal,
+    key: IdempotencyKey,
     body: ApiJson<NewOrganization>,
 ) -> Result<HttpResponse, ApiError> {
-    let new = body.0;
-    let org = db
-        .write(caller, move |tx| organizations::create(tx, new))
-        .await?;
-    Ok(created(format!("/api/v1/organizations/{}", org.slug), &org))
+    let ApiJson(new, digest) = body;
+    idempotency::create(&db, caller, key, digest, move |tx| {
+        let org = organizations::create(tx, new)?;
+        Ok((format!("/api/v1/organizations/{}", org.slug), org))
+    })
+    .await
 }
 
 /// Reads one organisation by id or slug.

@@ -7,6 +7,7 @@
 
 pub mod alliances;
 pub mod changes;
+pub mod idempotency;
 pub mod memberships;
 pub mod organizations;
 pub mod page;

@@ -1,0 +1,127 @@
+//! `Idempotency-Key` on POST: the first response (status, body, headers) is
+//! kept for a day with a digest of the request; a retry with the same key
+//! and request replays it and writes nothing; the same key with another
+//! request is refused (422). Writers run one at a time (see `Db::write`), so
+//! a concurrent duplicate finds the first response stored, never a gap.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, HttpResponse};
+use futures_util::future::{Ready, ready};
+use serde::Serialize;
+
+use crate::auth::Principal;
+use crate::db::idempotency::{self, StoredResponse};
+use crate::db::{Db, Tx};
+use crate::domain::Versioned;
+use crate::error::{ApiError, FieldError};
+
+pub const HEADER: &str = "Idempotency-Key";
+
+/// The `Idempotency-Key` header: 1–255 visible ASCII characters.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey(pub Option<String>);
+
+impl FromRequest for IdempotencyKey {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parsed = match req.headers().get(HEADER) {
+            None => Ok(IdempotencyKey(None)),
+            Some(v) => v
+                .to_str()
+                .ok()
+                .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+                .map(|k| IdempotencyKey(Some(k.to_owned())))
+                .ok_or_else(|| ApiError::BadRequest {
+                    detail: "Idempotency-Key must be 1-255 visible ASCII characters".into(),
+                    errors: vec![FieldError::new(
+                        HEADER,
+                        "invalid",
+                        "use a UUID or another unique token",
+                    )],
+                }),
+        };
+        ready(parsed)
+    }
+}
+
+/// `Idempotency-Key`, as the description shows it on every POST.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyKeyHeader {
+    /// A unique key for this request (a UUID will do). Sent again with the
+    /// same body within 24 hours, it replays the first response
+    /// (`Idempotent-Replayed: true`) and writes nothing; with another body,
+    /// it is refused with 422.
+    #[param(
+        rename = "Idempotency-Key",
+        nullable = false,
+        pattern = "^[!-~]{1,255}$",
+        example = "5f0c2b1e-8d43-4a57-9a44-1f7e3c2b9d10"
+    )]
+    pub key: Option<String>,
+}
+
+/// Runs a create at most once per key: `f` returns where the new resource
+/// lives and the resource; the answer is 201 with `Location` and `ETag`.
+pub async fn create<R, F>(
+    db: &Db,
+    caller: Principal,
+    key: IdempotencyKey,
+    digest: String,
+    f: F,
+) -> Result<HttpResponse, ApiError>
+where
+    R: Serialize + Versioned + Send + 'static,
+    F: FnOnce(&mut Tx<'_>) -> Result<(String, R), ApiError> + Send + 'static,
+{
+    let principal = caller.subject.clone();
+    let (stored, replayed) = db
+        .write(caller, move |tx| {
+            if let Some(key) = &key.0
+                && let Some(first) = idempotency::find(tx.conn, &principal, key, tx.now())?
+            {
+                return if first.request_hash == digest {
+                    Ok((first, true))
+                } else {
+                    Err(ApiError::Validation(vec![FieldError::new(
+                        HEADER,
+                        "reused",
+                        "this key was used with a different request; use a new key for a new request",
+                    )]))
+                };
+            }
+            let (location, resource) = f(tx)?;
+            let response = StoredResponse {
+                principal,
+                idempotency_key: key.0.clone().unwrap_or_default(),
+                request_hash: digest,
+                status: 201,
+                location: Some(location),
+                etag: Some(resource.etag()),
+                body: serde_json::to_string(&resource).map_err(ApiError::internal)?,
+                created_at: tx.now(),
+            };
+            if key.0.is_some() {
+                idempotency::store(tx.conn, &response)?;
+            }
+            Ok((response, false))
+        })
+        .await?;
+    let status =
+        actix_web::http::StatusCode::from_u16(stored.status as u16).map_err(ApiError::internal)?;
+    let mut res = HttpResponse::build(status);
+    res.content_type("application/json");
+    if let Some(location) = stored.location {
+        res.insert_header((header::LOCATION, location));
+    }
+    if let Some(etag) = stored.etag {
+        res.insert_header((header::ETAG, etag));
+    }
+    if replayed {
+        res.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(res.body(stored.body))
+}
