@@ -28,4 +28,5 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && b
 token=$(DATABASE_URL="$work/fuzz.db" target/debug/alliance-api token --role admin --ttl 3600)
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection,missing_required_header,unsupported_method,use_after_free,ensure_resource_availability
 "$tools/venv/bin/st" run "http://127.0.0.1:$port/api/v1/openapi.json" --url "http://127.0.0.1:$port" \
-  -H "Authorization: Bearer $token" --checks "$checks" --max-examples "$examples" --seed 1 --no-color
+  -H "Authorization: Bearer $token" --checks "$checks" --max-examples "$examples" --seed 1 --no-color \
+  --request-timeout 40  # long-polls of /changes wait up to 30 s

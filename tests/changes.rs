@@ -135,6 +135,7 @@ async fn events_carry_the_resource_as_it_now_is(app: TestApp) {
         "limit=0",
         "limit=1001",
         "types=organization.renamed",
+        "wait=31",
         "wait=31x",
         "since=1",
     ] {

@@ -25,14 +25,14 @@ const POLL_EVERY: Duration = Duration::from_secs(1);
 pub struct ChangesQuery {
     /// The `next_cursor` of the previous call; omit (or `0`) to start from
     /// the oldest event kept.
-    #[param(pattern = "^[0-9]{1,18}$", example = "0")]
+    #[param(pattern = "^[0-9]{0,18}$", example = "0")]
     pub after: Option<String>,
     /// Events per call, 1–1000 (default 100).
     #[param(minimum = 1, maximum = 1000, example = 100)]
     pub limit: Option<i64>,
     /// Only these event types, comma-separated.
     #[param(
-        pattern = r"^[a-z_]+\.(created|updated|deleted)(,[a-z_]+\.(created|updated|deleted))*$",
+        pattern = r"^([a-z_]+\.(created|updated|deleted)(,[a-z_]+\.(created|updated|deleted))*)?$",
         example = "membership.created,membership.updated"
     )]
     pub types: Option<String>,
@@ -112,6 +112,8 @@ fn bad(field: &str, message: &str) -> ApiError {
         (status = 200, description = "The next events, in commit order", body = ChangePage),
         (status = 403, description = "`alliance` names an alliance outside the token's scope",
             body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`alliance` names no alliance",
+            body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "`after` is older than the events kept: list the resources again and continue from the cursor the problem names",
             body = Problem, content_type = "application/problem+json"),
     )
@@ -149,7 +151,11 @@ pub async fn list(
             &format!("`{t}` is not an event type like `membership.created`"),
         ));
     }
-    let wait = Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECONDS));
+    let wait = q.wait.unwrap_or(0);
+    if wait > MAX_WAIT_SECONDS {
+        return Err(bad("wait", "wait is at most 30 seconds"));
+    }
+    let wait = Duration::from_secs(wait);
     let feed = {
         let alliance = q.alliance.clone();
         db.read(move |c| {
