@@ -40,6 +40,14 @@ pub struct Config {
     /// Whether to load demo data on the first start of an empty SQLite store.
     #[arg(long, env = "ALLIANCE_DEMO_SEED", value_enum, default_value_t = DemoSeed::Auto)]
     pub demo_seed: DemoSeed,
+    /// Refuse PUT, PATCH and DELETE from member tokens without `If-Match`
+    /// (428), so member systems cannot overwrite newer edits blindly.
+    #[arg(
+        long,
+        env = "ALLIANCE_REQUIRE_IF_MATCH_FOR_MEMBERS",
+        default_value_t = false
+    )]
+    pub require_if_match_for_members: bool,
     /// Log lines as text or JSON (`RUST_LOG` sets the level).
     #[arg(long, env = "ALLIANCE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -56,6 +64,7 @@ impl Config {
             max_body_bytes: 256 * 1024,
             workers: Some(1),
             demo_seed: DemoSeed::Off,
+            require_if_match_for_members: false,
             log_format: LogFormat::Text,
         }
     }

@@ -82,6 +82,9 @@ pub enum ApiError {
     },
     #[error("{0}")]
     PreconditionFailed(String),
+    /// `If-Match` is required here and was not sent.
+    #[error("{0}")]
+    PreconditionRequired(String),
     /// A feed cursor older than what is kept.
     #[error("{0}")]
     Gone(String),
@@ -156,6 +159,11 @@ impl ApiError {
                 "The request conflicts with the current state",
             ),
             Gone(_) => (StatusCode::GONE, "/problems/gone", "The cursor is too old"),
+            PreconditionRequired(_) => (
+                StatusCode::PRECONDITION_REQUIRED,
+                "/problems/precondition-required",
+                "If-Match is required",
+            ),
             PreconditionFailed(_) => (
                 StatusCode::PRECONDITION_FAILED,
                 "/problems/precondition-failed",

@@ -32,6 +32,7 @@ pub struct Service {
     pub db: Db,
     pub keys: web::Data<JwtKeys>,
     pub body_limit: BodyLimit,
+    pub if_match: api::extract::IfMatchPolicy,
 }
 
 impl Service {
@@ -58,6 +59,9 @@ impl Service {
             db,
             keys: web::Data::new(JwtKeys::hs256(&secret)),
             body_limit: BodyLimit(config.max_body_bytes),
+            if_match: api::extract::IfMatchPolicy {
+                required_for_members: config.require_if_match_for_members,
+            },
         })
     }
 }
@@ -153,6 +157,7 @@ pub fn app(
     app.app_data(web::Data::new(service.db))
         .app_data(service.keys)
         .app_data(web::Data::new(service.body_limit))
+        .app_data(web::Data::new(service.if_match))
         .app_data(web::Data::new(api::Description(description)))
         .app_data(web::Data::new(routes))
         .service(

@@ -267,12 +267,27 @@ pub struct IfMatch {
     pub if_match: Option<String>,
 }
 
+/// Whether writes must carry `If-Match` (an operator setting).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IfMatchPolicy {
+    pub required_for_members: bool,
+}
+
 impl FromRequest for Precondition {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(precondition_of(req.headers()))
+        let required = req
+            .app_data::<web::Data<IfMatchPolicy>>()
+            .is_some_and(|p| p.required_for_members)
+            && principal_of(req).is_ok_and(|p| p.role == crate::auth::Role::Member);
+        ready(precondition_of(req.headers()).and_then(|pre| match pre {
+            Precondition::None if required => Err(ApiError::PreconditionRequired(
+                "member tokens must send If-Match with the ETag they last read".into(),
+            )),
+            pre => Ok(pre),
+        }))
     }
 }
 

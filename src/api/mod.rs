@@ -89,6 +89,10 @@ const PROBLEMS: &[(&str, &str)] = &[
         "422",
         "The body is well-formed JSON but not valid; `errors` names each field",
     ),
+    (
+        "428",
+        "`If-Match` is required for this token (member tokens, when the operator requires it)",
+    ),
     ("503", "The database is not reachable or is busy; retry"),
 ];
 
@@ -162,7 +166,7 @@ fn statuses(method: &HttpMethod, has_id: bool, api: bool) -> Vec<&'static str> {
         method,
         HttpMethod::Put | HttpMethod::Patch | HttpMethod::Delete
     ) {
-        s.push("412");
+        s.extend(["412", "428"]);
     }
     s.sort_unstable();
     s
@@ -261,6 +265,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(organizations::get)
         .service(organizations::update)
         .service(organizations::delete)
+        .service(organizations::upsert_by_ref)
         .service(memberships::list_for_organization)
         .service(changes::list);
 }

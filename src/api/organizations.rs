@@ -1,6 +1,6 @@
 //! `/organizations`: one record per real body, shared across alliances.
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -16,6 +16,7 @@ use crate::db::write::Precondition;
 use crate::domain::organization::{
     NewOrganization, Organization, OrganizationKind, OrganizationPatch,
 };
+use crate::domain::{ExternalSystem, Name, Versioned};
 use crate::error::ApiError;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -30,6 +31,11 @@ pub struct OrganizationQuery {
     /// organisation can hold simply finds nothing.
     #[param(example = "91120116MA05JR6K3W")]
     pub uscc: Option<String>,
+    /// Only the organisation a member system knows by this reference,
+    /// written `system:id`.
+    #[serde(rename = "ref")]
+    #[param(rename = "ref", example = "kailaiying-hr:ORG-0001")]
+    pub external_ref: Option<String>,
     /// Only organisations changed at or after this time (RFC 3339).
     pub updated_since: Option<DateTime<Utc>>,
     /// Page size, 1–200 (default 50).
@@ -57,10 +63,26 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let external_ref = match q.external_ref {
+        None => None,
+        Some(r) => Some(
+            r.split_once(':')
+                .map(|(s, i)| (s.to_owned(), i.to_owned()))
+                .ok_or_else(|| ApiError::BadRequest {
+                    detail: "ref is written `system:id`".into(),
+                    errors: vec![crate::error::FieldError::new(
+                        "ref",
+                        "invalid",
+                        "write the reference as system:id",
+                    )],
+                })?,
+        ),
+    };
     let filter = OrganizationFilter {
         q: q.q,
         kind: q.kind,
         uscc: q.uscc.map(|u| u.trim().to_ascii_uppercase()),
+        external_ref,
         updated_since: q.updated_since.map(|t| t.naive_utc()),
     };
     let page = db
@@ -167,4 +189,57 @@ pub async fn delete(
     db.write(caller, move |tx| organizations::delete(tx, &id, &pre))
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Creates or replaces the organisation a member system knows by its own
+/// id: `{system}` names the system, `{ref}` its id for the organisation.
+/// The reference is kept in `external_refs`. Admins and secretariats may
+/// upsert any; a member token only its own organisation, and only its
+/// member-owned fields (`name_en`, `region`, `website`) may differ.
+#[utoipa::path(
+    operation_id = "upsert_organization_by_ref",
+    tag = "organizations",
+    params(
+        ("system" = String, Path, description = "The member system", example = "kailaiying-hr", pattern = "^[A-Za-z0-9._-]{1,64}$"),
+        ("ref" = String, Path, description = "The system's own id for the organisation", example = "ORG-0001"),
+        IfMatch,
+    ),
+    request_body = NewOrganization,
+    responses(
+        (status = 200, description = "Replaced", body = Organization, headers(("ETag" = String))),
+        (status = 201, description = "Created", body = Organization, headers(("ETag" = String), ("Location" = String))),
+    )
+)]
+#[put("/organizations/by-ref/{system}/{ref}")]
+pub async fn upsert_by_ref(
+    db: web::Data<Db>,
+    caller: Principal,
+    path: web::Path<(String, String)>,
+    pre: Precondition,
+    body: ApiJson<NewOrganization>,
+) -> Result<HttpResponse, ApiError> {
+    let (system, reference) = path.into_inner();
+    let path_error = |field: &str, message: &str| ApiError::BadRequest {
+        detail: format!("path segment `{field}`: {message}"),
+        errors: vec![crate::error::FieldError::new(field, "invalid", message)],
+    };
+    let system = ExternalSystem::parse(&system).map_err(|m| path_error("system", m))?;
+    let reference = Name::parse(&reference).map_err(|m| path_error("ref", m))?;
+    let new = body.0;
+    let (org, created) = db
+        .write(caller, move |tx| {
+            organizations::upsert_by_ref(tx, &system, &reference, new, &pre)
+        })
+        .await?;
+    if created {
+        Ok(HttpResponse::Created()
+            .insert_header((
+                actix_web::http::header::LOCATION,
+                format!("/api/v1/organizations/{}", org.slug),
+            ))
+            .insert_header((actix_web::http::header::ETAG, org.etag()))
+            .json(&org))
+    } else {
+        Ok(changed(&org))
+    }
 }

@@ -100,6 +100,8 @@ pub struct OrganizationFilter {
     pub kind: Option<OrganizationKind>,
     /// Upper-case text, matched exactly.
     pub uscc: Option<String>,
+    /// Holds this external reference.
+    pub external_ref: Option<(String, String)>,
     pub updated_since: Option<NaiveDateTime>,
 }
 
@@ -175,6 +177,13 @@ pub fn list(
     }
     if let Some(since) = f.updated_since {
         query = query.filter(organizations::updated_at.ge(since));
+    }
+    if let Some((system, id)) = &f.external_ref {
+        let holders = organization_refs::table
+            .filter(organization_refs::system.eq(system.clone()))
+            .filter(organization_refs::external_id.eq(id.clone()))
+            .select(organization_refs::organization_id);
+        query = query.filter(organizations::id.eq_any(holders));
     }
     if let Some(q) = &f.q {
         let pattern = contains_pattern(q);
@@ -278,8 +287,12 @@ fn write_refs(conn: &mut AnyConnection, o: &Organization) -> Result<(), ApiError
 }
 
 pub fn create(tx: &mut Tx<'_>, new: NewOrganization) -> Result<Organization, ApiError> {
-    tx.principal
-        .ensure_role(&[Role::Admin, Role::Secretariat], "register organizations")?;
+    let own = tx.principal.role == Role::Member
+        && tx.principal.organization.as_deref() == Some(new.slug.as_str());
+    if !own {
+        tx.principal
+            .ensure_role(&[Role::Admin, Role::Secretariat], "register organizations")?;
+    }
     let now = utc(tx.now());
     let org = Organization {
         id: new_id(),
@@ -364,6 +377,9 @@ pub fn update(
     if unchanged(&before, &after) {
         return Ok(before);
     }
+    if tx.principal.role == Role::Member {
+        ensure_member_owned(&before, &after)?;
+    }
     ensure_unique(tx.conn, &after, false)?;
     after.version += 1;
     after.updated_at = utc(tx.now());
@@ -429,4 +445,107 @@ pub fn delete(tx: &mut Tx<'_>, key: &str, pre: &Precondition) -> Result<(), ApiE
         after: None,
     })?;
     Ok(())
+}
+
+/// The fields an organisation's own member token may change; the rest
+/// (kind, names of record, USCC, external references) belong to the
+/// alliances' secretariats.
+pub const MEMBER_OWNED: &[&str] = &["name_en", "region", "website"];
+
+fn ensure_member_owned(before: &Organization, after: &Organization) -> Result<(), ApiError> {
+    let changed = [
+        ("kind", before.kind != after.kind),
+        ("name_zh", before.name_zh != after.name_zh),
+        ("uscc", before.uscc != after.uscc),
+        ("external_refs", before.external_refs != after.external_refs),
+    ];
+    let errors: Vec<FieldError> = changed
+        .iter()
+        .filter(|(_, c)| *c)
+        .map(|(field, _)| {
+            FieldError::new(
+                *field,
+                "not_owned",
+                "a member token may change only name_en, region and website",
+            )
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "secretariat-owned field(s): {}",
+            errors
+                .iter()
+                .map(|e| e.field.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    }
+}
+
+/// The organisation that holds `{system, id}`, if any.
+pub fn find_by_ref(
+    conn: &mut AnyConnection,
+    system: &ExternalSystem,
+    id: &Name,
+) -> Result<Option<Organization>, ApiError> {
+    let holder: Option<String> = organization_refs::table
+        .filter(organization_refs::system.eq(system.as_str()))
+        .filter(organization_refs::external_id.eq(id.as_str()))
+        .select(organization_refs::organization_id)
+        .first(conn)
+        .optional()?;
+    holder.map(|org_id| find(conn, &org_id)).transpose()
+}
+
+/// Creates or replaces the organisation a member system knows as
+/// `{system, id}`; the reference is kept among its `external_refs`.
+/// Returns the organisation and whether it was created.
+pub fn upsert_by_ref(
+    tx: &mut Tx<'_>,
+    system: &ExternalSystem,
+    id: &Name,
+    mut body: NewOrganization,
+    pre: &Precondition,
+) -> Result<(Organization, bool), ApiError> {
+    let reference = ExternalRef {
+        system: system.clone(),
+        id: id.clone(),
+    };
+    if !body.external_refs.contains(&reference) {
+        body.external_refs.push(reference);
+    }
+    match find_by_ref(tx.conn, system, id)? {
+        None => {
+            if matches!(pre, Precondition::OneOf(_)) {
+                return Err(ApiError::PreconditionFailed(format!(
+                    "no organization holds {system}:{id} yet"
+                )));
+            }
+            create(tx, body).map(|org| (org, true))
+        }
+        Some(existing) => {
+            if existing.slug != body.slug {
+                return Err(ApiError::conflict(
+                    "slug",
+                    "conflict",
+                    format!(
+                        "{system}:{id} belongs to `{}`; a slug does not change",
+                        existing.slug
+                    ),
+                ));
+            }
+            let patch = OrganizationPatch {
+                kind: Some(body.kind),
+                name_zh: Some(body.name_zh),
+                name_en: Some(body.name_en),
+                uscc: Some(body.uscc),
+                region: Some(body.region),
+                website: Some(body.website),
+                external_refs: Some(body.external_refs),
+            };
+            update(tx, &existing.id, patch, pre).map(|org| (org, false))
+        }
+    }
 }

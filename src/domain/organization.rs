@@ -111,29 +111,38 @@ pub struct NewOrganization {
 
 /// Changes some fields of an organisation: absent fields stay as they are,
 /// `null` clears an optional field; `external_refs` replaces the whole list.
+/// An organisation's own member token may change only the member-owned
+/// fields (`name_en`, `region`, `website`).
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 #[schema(as = UpdateOrganization)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"website": "https://www.nankai.edu.cn/", "region": null}))]
 pub struct OrganizationPatch {
+    /// Secretariat-owned: a member token changing it gets 403.
     #[serde(default, deserialize_with = "crate::domain::patch::present")]
     #[schema(nullable = false)]
     pub kind: Option<OrganizationKind>,
+    /// Secretariat-owned: a member token changing it gets 403.
     #[serde(default, deserialize_with = "crate::domain::patch::present")]
     #[schema(nullable = false)]
     pub name_zh: Option<Name>,
+    /// Member-owned; its own member token may change it.
     #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
     #[schema(value_type = Option<Name>)]
     pub name_en: Option<Option<Name>>,
+    /// Secretariat-owned: a member token changing it gets 403.
     #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
     #[schema(value_type = Option<Uscc>)]
     pub uscc: Option<Option<Uscc>>,
+    /// Member-owned; its own member token may change it.
     #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
     #[schema(value_type = Option<Name>)]
     pub region: Option<Option<Name>>,
+    /// Member-owned; its own member token may change it.
     #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
     #[schema(value_type = Option<Url>)]
     pub website: Option<Option<Url>>,
+    /// Secretariat-owned: a member token changing it gets 403.
     #[serde(default, deserialize_with = "crate::domain::patch::present")]
     #[schema(nullable = false)]
     #[validate(

@@ -155,6 +155,14 @@ pub fn with_database(url: &str, name: &str) -> String {
 impl TestApp {
     /// A running service over a fresh, migrated, empty database.
     pub async fn spawn(engine: Engine) -> Option<TestApp> {
+        Self::spawn_with(engine, |_| {}).await
+    }
+
+    /// As `spawn`, with settings changed by `configure` first.
+    pub async fn spawn_with(
+        engine: Engine,
+        configure: impl FnOnce(&mut Config),
+    ) -> Option<TestApp> {
         let (url, dir, pg) = match engine {
             Engine::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
@@ -169,7 +177,8 @@ impl TestApp {
                 (url, None, Some(pg))
             }
         };
-        let config = Config::for_database(&url, Some(SECRET));
+        let mut config = Config::for_database(&url, Some(SECRET));
+        configure(&mut config);
         let service = actix_web::web::block(move || Service::prepare(&config))
             .await
             .unwrap()
