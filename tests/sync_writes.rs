@@ -10,6 +10,7 @@ use serde_json::json;
 
 on_both_engines!(
     a_member_upserting_by_reference_twice_creates_one_organization,
+    an_upsert_attaches_the_reference_to_the_organization_the_body_names,
     members_change_only_member_owned_fields,
     lists_find_an_organization_by_reference,
 );
@@ -213,4 +214,38 @@ async fn sqlite_if_match_required_for_members() {
 #[actix_web::test]
 async fn postgres_if_match_required_for_members() {
     if_match_required_for_members(Engine::Postgres).await
+}
+
+async fn an_upsert_attaches_the_reference_to_the_organization_the_body_names(app: TestApp) {
+    // Registered by a secretariat first, with a reference of another system.
+    let admin = app.admin();
+    let mut first = profile("Binhai Robotics");
+    first["external_refs"] = json!([{"system": "city-registry", "id": "TJ-001"}]);
+    assert_eq!(
+        app.post("/api/v1/organizations", &admin, &first)
+            .await
+            .status,
+        201
+    );
+    // The member system claims it by its own id: attached, nothing removed.
+    let member = app.token_for(Role::Member, &[], Some("binhai-robotics"));
+    let mut mine = profile("Binhai Robotics");
+    mine["website"] = json!("https://www.binhai-robotics.example/");
+    let res = put(&app, &member, &mine, None).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let org = res.json();
+    assert_eq!(
+        org["external_refs"],
+        json!([{"system": "city-registry", "id": "TJ-001"}, {"system": "robotics-hr", "id": "ORG-7"}])
+    );
+    assert_eq!(org["website"], "https://www.binhai-robotics.example/");
+    // But a member may not attach other references along the way.
+    let mut more = mine.clone();
+    more["external_refs"] = json!([{"system": "elsewhere", "id": "9"}]);
+    put(&app, &member, &more, None).await.problem(403);
+    let listed = app
+        .get("/api/v1/organizations?limit=200", &app.viewer())
+        .await
+        .json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
 }

@@ -369,6 +369,18 @@ pub fn update(
     patch: OrganizationPatch,
     pre: &Precondition,
 ) -> Result<Organization, ApiError> {
+    update_inner(tx, key, patch, pre, None)
+}
+
+/// `update`, where attaching `claimed` (the reference of a by-reference
+/// upsert) does not count as a change to a secretariat-owned field.
+fn update_inner(
+    tx: &mut Tx<'_>,
+    key: &str,
+    patch: OrganizationPatch,
+    pre: &Precondition,
+    claimed: Option<&ExternalRef>,
+) -> Result<Organization, ApiError> {
     let before = find(tx.conn, key)?;
     ensure_editor(tx, &before)?;
     pre.check(&before)?;
@@ -378,7 +390,7 @@ pub fn update(
         return Ok(before);
     }
     if tx.principal.role == Role::Member {
-        ensure_member_owned(&before, &after)?;
+        ensure_member_owned(&before, &after, claimed)?;
     }
     ensure_unique(tx.conn, &after, false)?;
     after.version += 1;
@@ -452,12 +464,20 @@ pub fn delete(tx: &mut Tx<'_>, key: &str, pre: &Precondition) -> Result<(), ApiE
 /// alliances' secretariats.
 pub const MEMBER_OWNED: &[&str] = &["name_en", "region", "website"];
 
-fn ensure_member_owned(before: &Organization, after: &Organization) -> Result<(), ApiError> {
+fn ensure_member_owned(
+    before: &Organization,
+    after: &Organization,
+    claimed: Option<&ExternalRef>,
+) -> Result<(), ApiError> {
+    let mut refs_after = after.external_refs.clone();
+    if let Some(r) = claimed.filter(|r| !before.external_refs.contains(r)) {
+        refs_after.retain(|x| x != r);
+    }
     let changed = [
         ("kind", before.kind != after.kind),
         ("name_zh", before.name_zh != after.name_zh),
         ("uscc", before.uscc != after.uscc),
-        ("external_refs", before.external_refs != after.external_refs),
+        ("external_refs", before.external_refs != refs_after),
     ];
     let errors: Vec<FieldError> = changed
         .iter()
@@ -506,46 +526,59 @@ pub fn upsert_by_ref(
     tx: &mut Tx<'_>,
     system: &ExternalSystem,
     id: &Name,
-    mut body: NewOrganization,
+    body: NewOrganization,
     pre: &Precondition,
 ) -> Result<(Organization, bool), ApiError> {
     let reference = ExternalRef {
         system: system.clone(),
         id: id.clone(),
     };
-    if !body.external_refs.contains(&reference) {
-        body.external_refs.push(reference);
-    }
-    match find_by_ref(tx.conn, system, id)? {
-        None => {
-            if matches!(pre, Precondition::OneOf(_)) {
-                return Err(ApiError::PreconditionFailed(format!(
-                    "no organization holds {system}:{id} yet"
-                )));
-            }
-            create(tx, body).map(|org| (org, true))
+    // The holder of the reference, else the organisation the body names.
+    let existing = match find_by_ref(tx.conn, system, id)? {
+        Some(org) => Some(org),
+        None => match find(tx.conn, body.slug.as_str()) {
+            Ok(org) => Some(org),
+            Err(ApiError::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        },
+    };
+    let Some(existing) = existing else {
+        if matches!(pre, Precondition::OneOf(_)) {
+            return Err(ApiError::PreconditionFailed(format!(
+                "no organization holds {system}:{id} yet"
+            )));
         }
-        Some(existing) => {
-            if existing.slug != body.slug {
-                return Err(ApiError::conflict(
-                    "slug",
-                    "conflict",
-                    format!(
-                        "{system}:{id} belongs to `{}`; a slug does not change",
-                        existing.slug
-                    ),
-                ));
-            }
-            let patch = OrganizationPatch {
-                kind: Some(body.kind),
-                name_zh: Some(body.name_zh),
-                name_en: Some(body.name_en),
-                uscc: Some(body.uscc),
-                region: Some(body.region),
-                website: Some(body.website),
-                external_refs: Some(body.external_refs),
-            };
-            update(tx, &existing.id, patch, pre).map(|org| (org, false))
+        let mut new = body;
+        if !new.external_refs.contains(&reference) {
+            new.external_refs.push(reference);
+        }
+        return create(tx, new).map(|org| (org, true));
+    };
+    if existing.slug != body.slug {
+        return Err(ApiError::conflict(
+            "slug",
+            "conflict",
+            format!(
+                "{system}:{id} belongs to `{}`; a slug does not change",
+                existing.slug
+            ),
+        ));
+    }
+    // An upsert adds references and never removes one (PATCH does that).
+    let mut refs = existing.external_refs.clone();
+    for r in body.external_refs.iter().chain([&reference]) {
+        if !refs.contains(r) {
+            refs.push(r.clone());
         }
     }
+    let patch = OrganizationPatch {
+        kind: Some(body.kind),
+        name_zh: Some(body.name_zh),
+        name_en: Some(body.name_en),
+        uscc: Some(body.uscc),
+        region: Some(body.region),
+        website: Some(body.website),
+        external_refs: Some(refs),
+    };
+    update_inner(tx, &existing.id, patch, pre, Some(&reference)).map(|org| (org, false))
 }
