@@ -10,6 +10,12 @@
 # Schema (a USCC's check character, an `If-Match` that is stale, a
 # referenced organisation that does not exist), so those answers are 4xx
 # by design.
+#
+# Also left out: `ensure_resource_availability`. Schemathesis reuses the
+# documented example Idempotency-Key, so in its stateful runs a create can be
+# replayed after the resource was deleted: the replay is the first 201, by
+# design (as Stripe does), and the GET after it is 404. That a created
+# resource can be read back is asserted by the integration tests instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 examples="${1:-50}"
@@ -26,7 +32,7 @@ pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
 token=$(DATABASE_URL="$work/fuzz.db" target/debug/alliance-api token --role admin --ttl 3600)
-checks=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection,missing_required_header,unsupported_method,use_after_free,ensure_resource_availability
+checks=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection,missing_required_header,unsupported_method,use_after_free
 "$tools/venv/bin/st" run "http://127.0.0.1:$port/api/v1/openapi.json" --url "http://127.0.0.1:$port" \
   -H "Authorization: Bearer $token" --checks "$checks" --max-examples "$examples" --seed 1 --no-color \
   --request-timeout 40  # long-polls of /changes wait up to 30 s

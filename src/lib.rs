@@ -98,27 +98,12 @@ pub fn jwt_secret(config: &Config, db: &Db) -> anyhow::Result<Vec<u8>> {
     Ok(db::settings::get_or_insert(&mut conn, "jwt_secret", &fresh)?.into_bytes())
 }
 
-fn described_app() -> utoipa_actix_web::UtoipaApp<
-    impl ServiceFactory<
-        ServiceRequest,
-        Config = (),
-        Response = ServiceResponse,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
-    App::new()
-        .into_utoipa_app()
-        .openapi(api::ApiDoc::openapi())
-        .service(utoipa_actix_web::scope("/api/v1").configure(api::routes))
-        .configure(api::health::routes)
-}
-
 /// The OpenAPI description, exactly as the service serves it.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     split_app().1
 }
 
+/// The routes and the description, registered together.
 fn split_app() -> (
     App<
         impl ServiceFactory<
@@ -131,7 +116,13 @@ fn split_app() -> (
     >,
     utoipa::openapi::OpenApi,
 ) {
-    let (app, mut description) = described_app().split_for_parts();
+    let (app, mut description) = App::new()
+        .into_utoipa_app()
+        .openapi(api::ApiDoc::openapi())
+        .service(utoipa_actix_web::scope("/api/v1").configure(api::routes))
+        .configure(api::health::routes)
+        .split_for_parts();
+    // After the split: the routes bring the paths this adds problems to.
     utoipa::Modify::modify(&api::Conventions, &mut description);
     (app, description)
 }
