@@ -1,6 +1,12 @@
 //! Settings, from the command line or the environment.
 
+use std::time::Duration;
+
 use clap::{Args, ValueEnum};
+
+use crate::db::webhooks::RetryPolicy;
+use crate::sync::WebhookSettings;
+use crate::sync::target::TargetPolicy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DemoSeed {
@@ -48,6 +54,42 @@ pub struct Config {
         default_value_t = false
     )]
     pub require_if_match_for_members: bool,
+    /// Run the webhook delivery worker in this process. Turn it off on
+    /// replicas that should only answer HTTP; with several on, each
+    /// delivery is still claimed by one of them at a time.
+    #[arg(long, env = "ALLIANCE_WEBHOOK_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub webhook_worker: bool,
+    /// Let webhooks reach loopback, link-local and private addresses.
+    /// Off by default: a subscription must not become a way into the
+    /// operator's own network (SSRF).
+    #[arg(
+        long,
+        env = "ALLIANCE_WEBHOOK_ALLOW_PRIVATE_TARGETS",
+        default_value_t = false
+    )]
+    pub webhook_allow_private_targets: bool,
+    /// Milliseconds before the first retry of a failed webhook delivery;
+    /// doubled after each further failure (with jitter).
+    #[arg(long, env = "ALLIANCE_WEBHOOK_RETRY_BASE_MS", default_value_t = 30_000)]
+    pub webhook_retry_base_ms: u64,
+    /// The longest wait between two attempts, in milliseconds.
+    #[arg(
+        long,
+        env = "ALLIANCE_WEBHOOK_RETRY_MAX_MS",
+        default_value_t = 3_600_000
+    )]
+    pub webhook_retry_max_ms: u64,
+    /// Seconds a delivery is retried; a subscription with no success for
+    /// this long is disabled.
+    #[arg(
+        long,
+        env = "ALLIANCE_WEBHOOK_RETRY_WINDOW_SECS",
+        default_value_t = 86_400
+    )]
+    pub webhook_retry_window_secs: u64,
+    /// Seconds one delivery attempt may take.
+    #[arg(long, env = "ALLIANCE_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
+    pub webhook_timeout_secs: u64,
     /// Log lines as text or JSON (`RUST_LOG` sets the level).
     #[arg(long, env = "ALLIANCE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -65,7 +107,27 @@ impl Config {
             workers: Some(1),
             demo_seed: DemoSeed::Off,
             require_if_match_for_members: false,
+            webhook_worker: true,
+            webhook_allow_private_targets: false,
+            webhook_retry_base_ms: 30_000,
+            webhook_retry_max_ms: 3_600_000,
+            webhook_retry_window_secs: 86_400,
+            webhook_timeout_secs: 10,
             log_format: LogFormat::Text,
+        }
+    }
+
+    pub fn webhooks(&self) -> WebhookSettings {
+        WebhookSettings {
+            targets: TargetPolicy {
+                allow_private: self.webhook_allow_private_targets,
+            },
+            retry: RetryPolicy {
+                base: Duration::from_millis(self.webhook_retry_base_ms.max(1)),
+                max: Duration::from_millis(self.webhook_retry_max_ms.max(1)),
+                window: Duration::from_secs(self.webhook_retry_window_secs),
+            },
+            timeout: Duration::from_secs(self.webhook_timeout_secs.max(1)),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod seed;
+pub mod sync;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -33,6 +34,8 @@ pub struct Service {
     pub keys: web::Data<JwtKeys>,
     pub body_limit: BodyLimit,
     pub if_match: api::extract::IfMatchPolicy,
+    pub webhooks: sync::WebhookSettings,
+    pub webhook_worker: bool,
 }
 
 impl Service {
@@ -62,7 +65,16 @@ impl Service {
             if_match: api::extract::IfMatchPolicy {
                 required_for_members: config.require_if_match_for_members,
             },
+            webhooks: config.webhooks(),
+            webhook_worker: config.webhook_worker,
         })
+    }
+
+    /// Starts what runs beside the HTTP server (the webhook worker, unless
+    /// turned off) on the current actix runtime.
+    pub fn spawn_background(&self) -> Option<sync::Worker> {
+        self.webhook_worker
+            .then(|| sync::Worker::spawn(self.db.clone(), self.webhooks))
     }
 }
 
@@ -149,6 +161,7 @@ pub fn app(
         .app_data(service.keys)
         .app_data(web::Data::new(service.body_limit))
         .app_data(web::Data::new(service.if_match))
+        .app_data(web::Data::new(service.webhooks))
         .app_data(web::Data::new(api::Description(description)))
         .app_data(web::Data::new(routes))
         .service(
@@ -173,6 +186,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let workers = config
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let service_for_worker = service.clone();
     let server = actix_web::HttpServer::new(move || app(service.clone()))
         .workers(workers)
         .bind(&config.addr)
@@ -180,6 +194,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     for addr in server.addrs() {
         tracing::info!("listening on http://{addr} (API docs at http://{addr}/docs/)");
     }
-    server.run().await?;
+    let worker = service_for_worker.spawn_background();
+    let served = server.run().await;
+    if let Some(worker) = worker {
+        worker.stop().await;
+    }
+    served?;
     Ok(())
 }

@@ -4,15 +4,14 @@
 use std::time::{Duration, Instant};
 
 use actix_web::{HttpResponse, get, web};
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::ApiQuery;
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::db::Db;
-use crate::db::changes::{self, EventRow, FeedQuery, Visibility};
+use crate::db::changes::{self, FeedQuery, Visibility};
+use crate::domain::change::{ChangeEvent, is_event_type};
 use crate::error::{ApiError, FieldError, Problem};
 
 const MAX_WAIT_SECONDS: u64 = 30;
@@ -44,55 +43,12 @@ pub struct ChangesQuery {
     pub wait: Option<u64>,
 }
 
-/// One committed change.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ChangeEvent {
-    /// This event's place in the feed; pass it as `after` to continue past it.
-    #[schema(example = "1042")]
-    pub cursor: String,
-    /// `<resource_type>.<created|updated|deleted>`.
-    #[serde(rename = "type")]
-    #[schema(example = "membership.created")]
-    pub event_type: String,
-    #[schema(example = "membership")]
-    pub resource_type: String,
-    pub resource_id: String,
-    pub alliance_id: Option<String>,
-    /// The resource's version after the change.
-    pub version: i64,
-    pub occurred_at: DateTime<Utc>,
-    /// Who made the change (the token's subject).
-    pub actor: String,
-    /// The resource as it is after the change; for a deletion a tombstone
-    /// `{"id": …, "deleted": true}`.
-    #[schema(value_type = Object)]
-    pub resource: Box<RawValue>,
-}
-
 /// A batch of the feed. `next_cursor` is always set: call again with it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChangePage {
     pub items: Vec<ChangeEvent>,
     #[schema(example = "1042")]
     pub next_cursor: String,
-}
-
-impl TryFrom<EventRow> for ChangeEvent {
-    type Error = ApiError;
-
-    fn try_from(row: EventRow) -> Result<Self, ApiError> {
-        Ok(ChangeEvent {
-            cursor: row.seq.to_string(),
-            event_type: row.event_type,
-            resource_type: row.resource_type,
-            resource_id: row.resource_id,
-            alliance_id: row.alliance_id,
-            version: row.version,
-            occurred_at: row.at.and_utc(),
-            actor: row.actor,
-            resource: RawValue::from_string(row.payload).map_err(ApiError::internal)?,
-        })
-    }
 }
 
 fn bad(field: &str, message: &str) -> ApiError {
@@ -159,12 +115,7 @@ pub async fn list(
     let feed = {
         let alliance = q.alliance.clone();
         db.read(move |c| {
-            let visibility = match caller.role {
-                Role::Admin | Role::Reviewer | Role::Viewer => Visibility::All,
-                Role::Secretariat | Role::Member => {
-                    Visibility::Alliances(changes::alliance_ids(c, &caller.alliances)?)
-                }
-            };
+            let visibility = Visibility::of(c, caller.role, &caller.alliances)?;
             let alliance_id = match alliance {
                 None => None,
                 Some(key) => {
@@ -182,6 +133,7 @@ pub async fn list(
             };
             Ok(FeedQuery {
                 after,
+                until: None,
                 limit,
                 types,
                 alliance_id,
@@ -208,12 +160,4 @@ pub async fn list(
         }
         let _ = tokio::time::timeout(left.min(POLL_EVERY), committed).await;
     }
-}
-
-fn is_event_type(t: &str) -> bool {
-    t.split_once('.').is_some_and(|(resource, action)| {
-        !resource.is_empty()
-            && resource.chars().all(|c| c.is_ascii_lowercase() || c == '_')
-            && matches!(action, "created" | "updated" | "deleted")
-    })
 }

@@ -9,6 +9,7 @@ pub mod health;
 pub mod idempotency;
 pub mod memberships;
 pub mod organizations;
+pub mod webhooks;
 
 use serde::Serialize;
 use utoipa::openapi::path::{HttpMethod, Operation};
@@ -54,6 +55,7 @@ impl<T> From<crate::db::page::Page<T>> for List<T> {
         (name = "organizations", description = "Enterprises, colleges, institutes and authorities, shared across alliances"),
         (name = "memberships", description = "An organisation's place in an alliance; closed, never deleted"),
         (name = "changes", description = "The change feed: every committed change, once, in commit order"),
+        (name = "webhooks", description = "Signed deliveries of change events to member systems, with a delivery log"),
         (name = "operations", description = "Liveness and readiness"),
     ),
     servers((url = "/", description = "This service")),
@@ -267,5 +269,13 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(organizations::delete)
         .service(organizations::upsert_by_ref)
         .service(memberships::list_for_organization)
-        .service(changes::list);
+        .service(changes::list)
+        .service(webhooks::list)
+        .service(webhooks::create)
+        .service(webhooks::get)
+        .service(webhooks::update)
+        .service(webhooks::delete)
+        .service(webhooks::deliveries)
+        .service(webhooks::redeliver)
+        .service(webhooks::delivery);
 }

@@ -6,6 +6,8 @@ use diesel::prelude::*;
 
 use super::schema::{alliances, change_events};
 use super::{AnyConnection, Backend, settings};
+use crate::auth::Role;
+use crate::domain::change::ChangeEvent;
 use crate::error::ApiError;
 
 /// The settings key holding the highest sequence number pruned away.
@@ -25,6 +27,25 @@ pub struct EventRow {
     pub actor: String,
 }
 
+impl TryFrom<EventRow> for ChangeEvent {
+    type Error = ApiError;
+
+    fn try_from(row: EventRow) -> Result<Self, ApiError> {
+        Ok(ChangeEvent {
+            cursor: row.seq.to_string(),
+            event_type: row.event_type,
+            resource_type: row.resource_type,
+            resource_id: row.resource_id,
+            alliance_id: row.alliance_id,
+            version: row.version,
+            occurred_at: row.at.and_utc(),
+            actor: row.actor,
+            resource: serde_json::value::RawValue::from_string(row.payload)
+                .map_err(ApiError::internal)?,
+        })
+    }
+}
+
 /// Which events a caller may see.
 #[derive(Debug, Clone)]
 pub enum Visibility {
@@ -34,9 +55,34 @@ pub enum Visibility {
     Alliances(Vec<String>),
 }
 
+impl Visibility {
+    /// What a token with this role and these alliances (ids or slugs) sees.
+    pub fn of(
+        conn: &mut AnyConnection,
+        role: Role,
+        alliances: &[String],
+    ) -> Result<Self, ApiError> {
+        Ok(match role {
+            Role::Admin | Role::Reviewer | Role::Viewer => Visibility::All,
+            Role::Secretariat | Role::Member => {
+                Visibility::Alliances(alliance_ids(conn, alliances)?)
+            }
+        })
+    }
+
+    pub fn covers(&self, alliance_id: &str) -> bool {
+        match self {
+            Visibility::All => true,
+            Visibility::Alliances(ids) => ids.iter().any(|id| id == alliance_id),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct FeedQuery {
     pub after: i64,
+    /// Only events up to this one (inclusive).
+    pub until: Option<i64>,
     pub limit: i64,
     pub types: Vec<String>,
     pub alliance_id: Option<String>,
@@ -66,6 +112,9 @@ pub fn read(conn: &mut AnyConnection, q: &FeedQuery) -> Result<Vec<EventRow>, Ap
         .limit(q.limit)
         .select(EventRow::as_select())
         .into_boxed::<Backend>();
+    if let Some(until) = q.until {
+        query = query.filter(change_events::seq.le(until));
+    }
     if !q.types.is_empty() {
         query = query.filter(change_events::event_type.eq_any(q.types.clone()));
     }

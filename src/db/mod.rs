@@ -13,6 +13,7 @@ pub mod organizations;
 pub mod page;
 pub mod schema;
 pub mod settings;
+pub mod webhooks;
 pub mod write;
 
 use std::sync::{Arc, Mutex};
@@ -228,6 +229,27 @@ impl Db {
             self.committed.notify_waiters();
         }
         result
+    }
+
+    /// Runs bookkeeping that changes no record (the webhook queue) in one
+    /// transaction on a blocking thread: no audit record, no change event,
+    /// and no wake-up of feed readers. Queued behind writers like a write.
+    pub async fn maintain<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || {
+            let _one_writer = match db.engine {
+                Engine::Sqlite => Some(db.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner())),
+                Engine::Postgres => None,
+            };
+            let mut conn = db.pool.get()?;
+            let conn: &mut AnyConnection = &mut conn;
+            conn.transaction(f)
+        })
+        .await?
     }
 
     /// Resolves when a write commits in this process (other replicas' writes

@@ -107,7 +107,58 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> Text,
+        url -> Text,
+        event_types -> Text,
+        alliance_id -> Nullable<Text>,
+        description -> Nullable<Text>,
+        secret -> Text,
+        status -> Text,
+        disabled_reason -> Nullable<Text>,
+        owner_subject -> Text,
+        owner_role -> Text,
+        owner_alliances -> Text,
+        event_cursor -> BigInt,
+        failing_since -> Nullable<Timestamp>,
+        last_success_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        subscription_id -> Text,
+        event_seq -> BigInt,
+        event_type -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        give_up_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Text,
+        delivery_id -> Text,
+        at -> Timestamp,
+        succeeded -> Bool,
+        response_code -> Nullable<Integer>,
+        latency_ms -> Integer,
+        error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(memberships -> alliances (alliance_id));
+diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(memberships -> organizations (organization_id));
 diesel::joinable!(organization_refs -> organizations (organization_id));
 
@@ -120,4 +171,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_records,
     change_events,
     idempotency_keys,
+    webhook_subscriptions,
+    webhook_deliveries,
+    webhook_attempts,
 );

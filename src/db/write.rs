@@ -94,28 +94,11 @@ impl<'a> Tx<'a> {
 
     /// Appends the audit record and the change event of one change.
     pub fn record<R: Serialize>(&mut self, change: Change<'_, R>) -> Result<(), ApiError> {
-        let json = |r: Option<&R>| {
-            r.map(serde_json::to_string)
-                .transpose()
-                .map_err(ApiError::internal)
-        };
-        let before = json(change.before)?;
-        let after = json(change.after)?;
-        let payload = match &after {
-            Some(after) => after.clone(),
+        let after = self.audit(&change)?;
+        let payload = match after {
+            Some(after) => after,
             None => serde_json::json!({"id": change.resource_id, "deleted": true}).to_string(),
         };
-        diesel::insert_into(audit_records::table)
-            .values(NewAuditRecord {
-                at: self.now,
-                actor: &self.principal.subject,
-                action: change.action.as_str(),
-                resource_type: change.resource_type,
-                resource_id: change.resource_id,
-                before,
-                after,
-            })
-            .execute(self.conn)?;
         diesel::insert_into(change_events::table)
             .values(NewChangeEvent {
                 at: self.now,
@@ -129,6 +112,35 @@ impl<'a> Tx<'a> {
             })
             .execute(self.conn)?;
         Ok(())
+    }
+}
+
+impl Tx<'_> {
+    /// Appends only the audit record of a change: for records that are not
+    /// shared through the feed (webhook subscriptions). Returns the `after`
+    /// JSON.
+    pub fn audit<R: Serialize>(
+        &mut self,
+        change: &Change<'_, R>,
+    ) -> Result<Option<String>, ApiError> {
+        let json = |r: Option<&R>| {
+            r.map(serde_json::to_string)
+                .transpose()
+                .map_err(ApiError::internal)
+        };
+        let after = json(change.after)?;
+        diesel::insert_into(audit_records::table)
+            .values(NewAuditRecord {
+                at: self.now,
+                actor: &self.principal.subject,
+                action: change.action.as_str(),
+                resource_type: change.resource_type,
+                resource_id: change.resource_id,
+                before: json(change.before)?,
+                after: after.clone(),
+            })
+            .execute(self.conn)?;
+        Ok(after)
     }
 }
 

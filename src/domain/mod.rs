@@ -4,15 +4,17 @@
 //! above and below never check it again.
 
 pub mod alliance;
+pub mod change;
 pub mod membership;
 pub mod organization;
 pub mod patch;
 mod slug;
 mod text;
 mod uscc;
+pub mod webhook;
 
 pub use slug::Slug;
-pub use text::{ExternalSystem, Name, Url};
+pub use text::{EventType, ExternalSystem, Name, Url};
 pub use uscc::Uscc;
 
 /// An enumeration stored as its snake_case text in the database and sent as
@@ -99,5 +101,7 @@ mod tests {
         spelled_alike(MembershipRole::ALL);
         spelled_alike(MembershipStatus::ALL);
         spelled_alike(Role::ALL);
+        spelled_alike(super::webhook::SubscriptionStatus::ALL);
+        spelled_alike(super::webhook::DeliveryStatus::ALL);
     }
 }

@@ -81,6 +81,14 @@ text_newtype!(
     "must be 1-64 ASCII letters, digits, '-', '_' or '.'"
 );
 
+text_newtype!(
+    /// A change event type, `<resource_type>.<created|updated|deleted>`.
+    #[schema(value_type = String, max_length = 72, pattern = r"^[a-z_]{1,64}\.(created|updated|deleted)$", example = "membership.created")]
+    EventType,
+    |s| super::change::is_event_type(s).then(|| s.to_owned()),
+    "must be an event type like `membership.created`"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

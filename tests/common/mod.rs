@@ -59,10 +59,45 @@ pub struct TestApp {
     pub base: String,
     pub db: Db,
     pub client: awc::Client,
+    pub config: Config,
     keys: JwtKeys,
     _dir: Option<tempfile::TempDir>,
     pg: Option<PgDatabase>,
     server: actix_web::dev::ServerHandle,
+    worker: Option<alliance_api::sync::Worker>,
+}
+
+/// A started service: its address, pool, server and webhook worker.
+struct Running {
+    base: String,
+    db: Db,
+    server: actix_web::dev::ServerHandle,
+    worker: Option<alliance_api::sync::Worker>,
+}
+
+async fn start(config: Config) -> Running {
+    let service = actix_web::web::block(move || Service::prepare(&config))
+        .await
+        .unwrap()
+        .expect("service starts");
+    let db = service.db.clone();
+    let worker = service.spawn_background();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = actix_web::HttpServer::new(move || app(service.clone()))
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    Running {
+        base: format!("http://127.0.0.1:{port}"),
+        db,
+        server: handle,
+        worker,
+    }
 }
 
 /// The PostgreSQL server for tests, or None (skip) when there is none and
@@ -179,33 +214,34 @@ impl TestApp {
         };
         let mut config = Config::for_database(&url, Some(SECRET));
         configure(&mut config);
-        let service = actix_web::web::block(move || Service::prepare(&config))
-            .await
-            .unwrap()
-            .expect("service starts");
-        let db = service.db.clone();
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let server = actix_web::HttpServer::new(move || app(service.clone()))
-            .workers(1)
-            .disable_signals()
-            .listen(listener)
-            .unwrap()
-            .run();
-        let handle = server.handle();
-        actix_web::rt::spawn(server);
+        let running = start(config.clone()).await;
         Some(TestApp {
             engine,
-            base: format!("http://127.0.0.1:{port}"),
-            db,
+            base: running.base,
+            db: running.db,
             client: awc::Client::builder()
                 .timeout(std::time::Duration::from_secs(30))
                 .finish(),
+            config,
             keys: JwtKeys::hs256(SECRET.as_bytes()),
             _dir: dir,
             pg,
-            server: handle,
+            server: running.server,
+            worker: running.worker,
         })
+    }
+
+    /// Kills the service as a crash would (the worker is aborted wherever it
+    /// is, the server stops without draining) and starts a new one over the
+    /// same database, on a new port.
+    pub async fn restart(&mut self) {
+        drop(self.worker.take());
+        self.server.stop(false).await;
+        let running = start(self.config.clone()).await;
+        self.base = running.base;
+        self.db = running.db;
+        self.server = running.server;
+        self.worker = running.worker;
     }
 
     /// Loads the demo alliances, as `alliance-api seed` does.

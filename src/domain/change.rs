@@ -1,0 +1,41 @@
+//! A committed change as the feed and webhooks show it.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use utoipa::ToSchema;
+
+/// One committed change. Webhook deliveries carry the same body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeEvent {
+    /// This event's place in the feed, and its id: pass it as `after` to
+    /// continue past it; a webhook delivered twice carries the same one.
+    #[schema(example = "1042")]
+    pub cursor: String,
+    /// `<resource_type>.<created|updated|deleted>`.
+    #[serde(rename = "type")]
+    #[schema(example = "membership.created")]
+    pub event_type: String,
+    #[schema(example = "membership")]
+    pub resource_type: String,
+    pub resource_id: String,
+    pub alliance_id: Option<String>,
+    /// The resource's version after the change.
+    pub version: i64,
+    pub occurred_at: DateTime<Utc>,
+    /// Who made the change (the token's subject).
+    pub actor: String,
+    /// The resource as it is after the change; for a deletion a tombstone
+    /// `{"id": …, "deleted": true}`.
+    #[schema(value_type = Object)]
+    pub resource: Box<RawValue>,
+}
+
+/// Whether `t` reads like an event type: `membership.created`.
+pub fn is_event_type(t: &str) -> bool {
+    t.split_once('.').is_some_and(|(resource, action)| {
+        (1..=64).contains(&resource.len())
+            && resource.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            && matches!(action, "created" | "updated" | "deleted")
+    })
+}

@@ -1,0 +1,221 @@
+//! The delivery worker: one task per process, on the actix runtime. Each
+//! pass queues new events, sends what is due, and records every attempt;
+//! it wakes on a local commit, when the next retry is due, or once a second
+//! (to see other replicas' writes). All its state is in the database, so a
+//! restart picks up where the last process stopped.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::http::header;
+use futures_util::future::join_all;
+use tokio::sync::oneshot;
+
+use super::signature;
+use super::target::{GuardedResolver, TargetPolicy};
+use crate::db::Db;
+use crate::db::webhooks::{self, AttemptOutcome, DueDelivery, RetryPolicy};
+use crate::db::write::now;
+use crate::error::ApiError;
+
+/// How often the worker looks for work when nothing woke it.
+const POLL_EVERY: Duration = Duration::from_secs(1);
+/// Deliveries sent at once.
+const SEND_BATCH: i64 = 32;
+/// The most of a receiver's answer read (and thrown away).
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookSettings {
+    pub targets: TargetPolicy,
+    pub retry: RetryPolicy,
+    /// For one attempt: connecting, sending, and the answer.
+    pub timeout: Duration,
+}
+
+impl WebhookSettings {
+    /// How long a claimed delivery is left alone: longer than any attempt.
+    fn lease(&self) -> Duration {
+        self.timeout * 2 + Duration::from_secs(5)
+    }
+}
+
+/// The running worker; `stop` ends it after the pass in progress.
+pub struct Worker {
+    stop: Option<oneshot::Sender<()>>,
+    done: Option<actix_web::rt::task::JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Starts the worker on the current actix runtime.
+    pub fn spawn(db: Db, settings: WebhookSettings) -> Worker {
+        let (stop, stopped) = oneshot::channel();
+        let done = actix_web::rt::spawn(run(db, settings, stopped));
+        Worker {
+            stop: Some(stop),
+            done: Some(done),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(done) = self.done.take() {
+            let _ = done.await;
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if let Some(done) = &self.done {
+            done.abort();
+        }
+    }
+}
+
+async fn run(db: Db, settings: WebhookSettings, mut stopped: oneshot::Receiver<()>) {
+    let client = client(&settings);
+    loop {
+        // Listen before working, so a commit during the pass is not missed.
+        let committed = db.committed();
+        let pause = match pass(&db, &client, &settings).await {
+            Ok(pause) => pause,
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook pass failed; retrying");
+                POLL_EVERY
+            }
+        };
+        if pause.is_zero() {
+            continue;
+        }
+        tokio::select! {
+            _ = &mut stopped => return,
+            _ = committed => {}
+            _ = tokio::time::sleep(pause) => {}
+        }
+    }
+}
+
+/// One pass; returns how long to wait before the next (zero: more to do).
+async fn pass(
+    db: &Db,
+    client: &awc::Client,
+    settings: &WebhookSettings,
+) -> Result<Duration, ApiError> {
+    let window = settings.retry.window;
+    let more_events = db
+        .maintain(move |c| webhooks::queue_new_events(c, now(), window))
+        .await?;
+    let lease = settings.lease();
+    let due = db
+        .maintain(move |c| webhooks::claim_due(c, now(), lease, SEND_BATCH))
+        .await?;
+    let sent = due.len() as i64;
+    let outcomes = join_all(due.into_iter().map(|d| async {
+        let outcome = send(client, settings, &d).await;
+        (d, outcome)
+    }))
+    .await;
+    let retry = settings.retry;
+    db.maintain(move |c| {
+        for (due, outcome) in &outcomes {
+            webhooks::record_attempt(c, due, outcome, &retry)?;
+        }
+        Ok(())
+    })
+    .await?;
+    if more_events || sent == SEND_BATCH {
+        return Ok(Duration::ZERO);
+    }
+    let next = db.read(webhooks::next_due).await?;
+    Ok(match next {
+        Some(at) => (at - now())
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .min(POLL_EVERY),
+        None => POLL_EVERY,
+    })
+}
+
+/// The HTTP client: no redirects (a redirect could lead past the address
+/// checks), the guarded resolver, rustls with the Mozilla roots.
+fn client(settings: &WebhookSettings) -> awc::Client {
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("ring supports the default TLS versions")
+    .with_root_certificates(actix_tls::connect::rustls_0_23::webpki_roots_cert_store())
+    .with_no_client_auth();
+    let resolver = actix_tls::connect::Resolver::custom(GuardedResolver(settings.targets));
+    let connector = awc::Connector::new()
+        .connector(actix_tls::connect::Connector::new(resolver).service())
+        .rustls_0_23(Arc::new(tls))
+        .timeout(settings.timeout);
+    awc::Client::builder()
+        .connector(connector)
+        .disable_redirects()
+        .timeout(settings.timeout)
+        .add_default_header((
+            header::USER_AGENT,
+            concat!("alliance-api-webhooks/", env!("CARGO_PKG_VERSION")),
+        ))
+        .finish()
+}
+
+/// One attempt: POST the event, signed; 2xx in time is success.
+async fn send(
+    client: &awc::Client,
+    settings: &WebhookSettings,
+    due: &DueDelivery,
+) -> AttemptOutcome {
+    let failed = |error: String, latency_ms: i32| AttemptOutcome {
+        at: now(),
+        succeeded: false,
+        response_code: None,
+        latency_ms,
+        error: Some(error),
+    };
+    let Some(body) = &due.body else {
+        return failed(
+            "the event is no longer kept (pruned); nothing to send".into(),
+            0,
+        );
+    };
+    if let Err(e) = settings.targets.check_url(&due.url) {
+        return failed(e, 0);
+    }
+    let t = chrono::Utc::now().timestamp();
+    let started = Instant::now();
+    let answer = client
+        .post(&due.url)
+        .insert_header((header::CONTENT_TYPE, "application/json"))
+        .insert_header((
+            signature::HEADER,
+            signature::header_value(&due.secret, t, body.as_bytes()),
+        ))
+        .insert_header(("Alliance-Event-Id", due.event_seq.to_string()))
+        .insert_header(("Alliance-Event-Type", due.event_type.as_str()))
+        .insert_header(("Alliance-Delivery-Id", due.id.as_str()))
+        .send_body(body.clone())
+        .await;
+    let latency_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
+    match answer {
+        Ok(mut res) => {
+            // Read (a bounded part of) the answer so the connection can be
+            // reused; its content does not matter.
+            let _ = res.body().limit(MAX_ANSWER_BYTES).await;
+            let code = res.status();
+            AttemptOutcome {
+                at: now(),
+                succeeded: code.is_success(),
+                response_code: Some(i32::from(code.as_u16())),
+                latency_ms,
+                error: (!code.is_success()).then(|| format!("the receiver answered {code}")),
+            }
+        }
+        Err(e) => failed(e.to_string(), latency_ms),
+    }
+}
