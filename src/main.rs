@@ -30,8 +30,9 @@ enum Command {
     Seed,
     /// Print the OpenAPI description.
     Openapi,
-    /// Delete change events older than the retention window; a feed cursor
-    /// from before them then gets 410 and re-lists.
+    /// Delete change events older than the retention window (a feed cursor
+    /// from before them then gets 410 and re-lists), and finished webhook
+    /// deliveries last changed before it.
     PruneEvents {
         /// Keep this many days of events.
         #[arg(long, default_value_t = 90)]
@@ -81,6 +82,8 @@ fn main() -> anyhow::Result<()> {
                 chrono::Utc::now().naive_utc() - chrono::Duration::days(older_than_days.max(0));
             let deleted = alliance_api::db::changes::prune(&mut *db.conn()?, before)?;
             println!("deleted {deleted} change event(s) older than {older_than_days} day(s)");
+            let finished = alliance_api::db::webhooks::prune(&mut *db.conn()?, before)?;
+            println!("deleted {finished} finished webhook delivery(ies) with their attempts");
             Ok(())
         }
         Command::Openapi => {

@@ -13,7 +13,7 @@ use actix_web::http::header::HeaderMap;
 use actix_web::{HttpRequest, HttpResponse, web};
 use alliance_api::auth::Role;
 use alliance_api::config::Config;
-use alliance_api::db::schema::{webhook_deliveries, webhook_subscriptions};
+use alliance_api::db::schema::{webhook_attempts, webhook_deliveries, webhook_subscriptions};
 use alliance_api::db::webhooks;
 use common::{Engine, TestApp};
 use diesel::prelude::*;
@@ -650,6 +650,33 @@ async fn a_claimed_delivery_is_sent_again_when_its_sender_dies(app: TestApp) {
         .get_result(&mut *conn)
         .unwrap();
     assert_eq!(queued, 1);
+
+    // Pruning keeps what is still pending, and removes what is finished.
+    assert_eq!(webhooks::prune(&mut conn, at(100)).unwrap(), 0);
+    let outcome = webhooks::AttemptOutcome {
+        at: at(32),
+        succeeded: true,
+        response_code: Some(200),
+        latency_ms: 12,
+        error: None,
+    };
+    let policy = webhooks::RetryPolicy {
+        base: Duration::from_secs(1),
+        max: Duration::from_secs(10),
+        window,
+    };
+    webhooks::record_attempt(&mut conn, &again[0], &outcome, &policy).unwrap();
+    assert_eq!(
+        webhooks::prune(&mut conn, at(31)).unwrap(),
+        0,
+        "changed after the cutoff"
+    );
+    assert_eq!(webhooks::prune(&mut conn, at(100)).unwrap(), 1);
+    let left: i64 = webhook_attempts::table
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
+    assert_eq!(left, 0, "attempts go with their delivery");
 }
 
 fn no_worker(config: &mut Config) {

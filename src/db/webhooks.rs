@@ -710,6 +710,14 @@ pub fn record_attempt(
     policy: &RetryPolicy,
 ) -> Result<(), ApiError> {
     let now = outcome.at;
+    let Some(delivery): Option<DeliveryRow> = webhook_deliveries::table
+        .filter(webhook_deliveries::id.eq(&due.id))
+        .select(DeliveryRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(()); // the subscription was deleted meanwhile
+    };
     diesel::insert_into(webhook_attempts::table)
         .values(AttemptRow {
             id: new_id(),
@@ -721,14 +729,6 @@ pub fn record_attempt(
             error: outcome.error.clone(),
         })
         .execute(conn)?;
-    let Some(delivery): Option<DeliveryRow> = webhook_deliveries::table
-        .filter(webhook_deliveries::id.eq(&due.id))
-        .select(DeliveryRow::as_select())
-        .first(conn)
-        .optional()?
-    else {
-        return Ok(()); // the subscription was deleted meanwhile
-    };
     let attempts = delivery.attempts + 1;
     let (status, next) = if outcome.succeeded {
         (DeliveryStatus::Succeeded, now)
@@ -759,21 +759,29 @@ pub fn record_attempt(
             .execute(conn)?;
         return Ok(());
     }
-    let failing_since: Option<Option<NaiveDateTime>> = sub
-        .select(webhook_subscriptions::failing_since)
+    let health: Option<(Option<NaiveDateTime>, Option<NaiveDateTime>)> = sub
+        .select((
+            webhook_subscriptions::failing_since,
+            webhook_subscriptions::last_success_at,
+        ))
         .first(conn)
         .optional()?;
-    let Some(failing_since) = failing_since else {
+    let Some((failing_since, last_success)) = health else {
         return Ok(());
     };
     let since = failing_since.unwrap_or(now);
     let window = chrono::Duration::from_std(policy.window).map_err(ApiError::internal)?;
-    if now - since >= window {
+    // No success for a whole window: failing that long, or a delivery given
+    // up with nothing delivered since it was queued.
+    let given_up_unanswered = status == DeliveryStatus::Failed
+        && due.body.is_some()
+        && last_success.is_none_or(|s| s < delivery.created_at);
+    if now - since >= window || given_up_unanswered {
         let reason = format!(
-            "disabled at {}: no delivery succeeded since {} ({} s); last error: {}",
+            "disabled at {}: no delivery succeeded within the retry window of {} s (failing since {}); last error: {}",
             utc(now).to_rfc3339(),
-            utc(since).to_rfc3339(),
             policy.window.as_secs(),
+            utc(since).to_rfc3339(),
             outcome.error.as_deref().unwrap_or("none")
         );
         diesel::update(
@@ -792,6 +800,22 @@ pub fn record_attempt(
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// Whether a pass has anything to do: events not yet queued for an active
+/// subscription, or a delivery due. Read without taking the writer's turn,
+/// so a service without webhooks pays one cheap read per commit.
+pub fn work_waiting(conn: &mut AnyConnection, now: NaiveDateTime) -> Result<bool, ApiError> {
+    let head = changes::head(conn)?;
+    let behind: i64 = webhook_subscriptions::table
+        .filter(webhook_subscriptions::status.eq(SubscriptionStatus::Active.as_str()))
+        .filter(webhook_subscriptions::event_cursor.lt(head))
+        .count()
+        .get_result(conn)?;
+    if behind > 0 {
+        return Ok(true);
+    }
+    Ok(next_due(conn)?.is_some_and(|due| due <= now))
 }
 
 /// When the next pending delivery of an active subscription is due.

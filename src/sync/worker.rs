@@ -104,6 +104,9 @@ async fn pass(
     client: &awc::Client,
     settings: &WebhookSettings,
 ) -> Result<Duration, ApiError> {
+    if !db.read(|c| webhooks::work_waiting(c, now())).await? {
+        return next_pause(db).await;
+    }
     let window = settings.retry.window;
     let more_events = db
         .maintain(move |c| webhooks::queue_new_events(c, now(), window))
@@ -129,6 +132,11 @@ async fn pass(
     if more_events || sent == SEND_BATCH {
         return Ok(Duration::ZERO);
     }
+    next_pause(db).await
+}
+
+/// Until the next retry is due, but at most `POLL_EVERY`.
+async fn next_pause(db: &Db) -> Result<Duration, ApiError> {
     let next = db.read(webhooks::next_due).await?;
     Ok(match next {
         Some(at) => (at - now())
