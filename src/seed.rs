@@ -11,10 +11,11 @@ use serde::Deserialize;
 
 use crate::auth::Principal;
 use crate::db::schema::alliances as alliance_rows;
-use crate::db::{Db, Tx, alliances, memberships, organizations};
+use crate::db::{Db, Tx, alliances, memberships, organizations, platforms};
 use crate::domain::alliance::{AllianceKind, NewAlliance, Sector};
 use crate::domain::membership::{MembershipRole, NewMembership};
 use crate::domain::organization::{NewOrganization, OrganizationKind};
+use crate::domain::platform::{NewPlatform, PlatformKind, PlatformStatus};
 use crate::domain::{Name, Slug};
 use crate::error::ApiError;
 
@@ -55,6 +56,21 @@ pub struct SeedAlliance {
     pub name_zh: Name,
     pub name_en: Option<Name>,
     pub members: Vec<SeedMember>,
+    /// The platforms the plan names for the alliance (recorded as planned).
+    #[serde(default)]
+    pub platforms: Vec<SeedPlatform>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedPlatform {
+    pub kind: PlatformKind,
+    pub name_zh: Name,
+    pub host: Option<Slug>,
+    #[serde(default)]
+    pub partners: Vec<Slug>,
+    #[serde(default)]
+    pub focus_areas: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,12 +95,17 @@ impl SeedFile {
             .map(|o| (o.slug.as_str(), ()))
             .collect();
         for a in &file.alliances {
-            for m in &a.members {
+            let named = a.members.iter().map(|m| &m.org).chain(
+                a.platforms
+                    .iter()
+                    .flat_map(|p| p.host.iter().chain(&p.partners)),
+            );
+            for org in named {
                 anyhow::ensure!(
-                    known.contains_key(m.org.as_str()),
+                    known.contains_key(org.as_str()),
                     "alliance `{}` names unknown organization `{}`",
                     a.slug,
-                    m.org
+                    org
                 );
             }
         }
@@ -98,14 +119,15 @@ pub struct SeedReport {
     pub organizations: usize,
     pub alliances: usize,
     pub memberships: usize,
+    pub platforms: usize,
 }
 
 impl fmt::Display for SeedReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "added {} alliances, {} organizations, {} memberships",
-            self.alliances, self.organizations, self.memberships
+            "added {} alliances, {} organizations, {} memberships, {} platforms",
+            self.alliances, self.organizations, self.memberships, self.platforms
         )
     }
 }
@@ -186,6 +208,26 @@ fn apply(tx: &mut Tx<'_>, file: &SeedFile) -> Result<SeedReport, ApiError> {
                 Err(e) => return Err(e),
             }
         }
+        for p in &a.platforms {
+            let new = NewPlatform {
+                kind: p.kind,
+                name_zh: p.name_zh.clone(),
+                name_en: None,
+                host_organization: p.host.as_ref().map(|s| s.to_string()),
+                partners: p.partners.iter().map(|s| s.to_string()).collect(),
+                focus_areas: p.focus_areas.clone(),
+                status: PlatformStatus::Planned,
+                opened_on: None,
+                closed_on: None,
+                description: Some(file.source.note.clone()),
+            };
+            match platforms::create(tx, &alliance.id, new) {
+                Ok(_) => report.platforms += 1,
+                // Already recorded by an earlier run.
+                Err(ApiError::Conflict { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
     Ok(report)
 }
@@ -200,5 +242,7 @@ mod tests {
         assert_eq!(file.alliances.len(), 7);
         let counts: Vec<usize> = file.alliances.iter().map(|a| a.members.len()).collect();
         assert_eq!(counts, vec![14, 13, 12, 16, 12, 12, 18]);
+        let platforms: Vec<usize> = file.alliances.iter().map(|a| a.platforms.len()).collect();
+        assert_eq!(platforms, vec![4, 3, 3, 5, 2, 4, 2]);
     }
 }

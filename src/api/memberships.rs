@@ -6,16 +6,16 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::List;
 use super::extract::{ApiJson, ApiQuery, IfMatch, changed, item};
 use super::idempotency::{self, IdempotencyKey, IdempotencyKeyHeader};
+use super::{List, PageQuery};
 use crate::auth::Principal;
 use crate::db::Db;
 use crate::db::memberships::{self, MembershipFilter, Owner};
 use crate::db::page::PageRequest;
 use crate::db::write::Precondition;
 use crate::domain::membership::{
-    Membership, MembershipPatch, MembershipRole, MembershipStatus, NewMembership,
+    Membership, MembershipChange, MembershipPatch, MembershipRole, MembershipStatus, NewMembership,
 };
 use crate::error::ApiError;
 
@@ -167,4 +167,27 @@ pub async fn update(
         .write(caller, move |tx| memberships::update(tx, &id, patch, &pre))
         .await?;
     Ok(changed(&membership))
+}
+
+/// A membership's history: when it began, and every change of role or
+/// status since, with who made it, when and why. Oldest first.
+#[utoipa::path(
+    operation_id = "list_membership_history",
+    tag = "memberships",
+    params(("id" = String, Path, description = "Membership id"), PageQuery),
+    responses((status = 200, description = "The history, oldest first", body = List<MembershipChange>))
+)]
+#[get("/memberships/{id}/history")]
+pub async fn history(
+    db: web::Data<Db>,
+    _caller: Principal,
+    id: web::Path<String>,
+    query: ApiQuery<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = query.0.parse()?;
+    let id = id.into_inner();
+    let page = db
+        .read(move |c| memberships::history(c, &id, &page))
+        .await?;
+    Ok(HttpResponse::Ok().json(List::from(page)))
 }

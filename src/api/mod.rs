@@ -2,6 +2,7 @@
 //! one call → respond. Routes and the OpenAPI description are registered
 //! together here, so a route cannot miss the description.
 
+pub mod activities;
 pub mod alliances;
 pub mod changes;
 pub mod extract;
@@ -9,6 +10,7 @@ pub mod health;
 pub mod idempotency;
 pub mod memberships;
 pub mod organizations;
+pub mod platforms;
 pub mod webhooks;
 
 use serde::Serialize;
@@ -38,6 +40,25 @@ impl<T> From<crate::db::page::Page<T>> for List<T> {
     }
 }
 
+/// `limit` and `cursor`, for lists with no other filter.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200, example = 50)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(pattern = "^([0-9a-f]{2}){0,64}$")]
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub fn parse(&self) -> Result<crate::db::page::PageRequest, crate::error::ApiError> {
+        crate::db::page::PageRequest::parse(self.limit, self.cursor.as_deref())
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -54,6 +75,8 @@ impl<T> From<crate::db::page::Page<T>> for List<T> {
         (name = "alliances", description = "产教联合体 and 产业链产教融合共同体"),
         (name = "organizations", description = "Enterprises, colleges, institutes and authorities, shared across alliances"),
         (name = "memberships", description = "An organisation's place in an alliance; closed, never deleted"),
+        (name = "platforms", description = "Joint labs, training centres, industry colleges and other platforms an alliance runs"),
+        (name = "activities", description = "Council meetings, trainings, joint R&D, order-based classes, competitions, exchanges"),
         (name = "changes", description = "The change feed: every committed change, once, in commit order"),
         (name = "webhooks", description = "Signed deliveries of change events to member systems, with a delivery log"),
         (name = "operations", description = "Liveness and readiness"),
@@ -262,6 +285,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(memberships::create)
         .service(memberships::get)
         .service(memberships::update)
+        .service(memberships::history)
         .service(organizations::list)
         .service(organizations::create)
         .service(organizations::get)
@@ -269,6 +293,16 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(organizations::delete)
         .service(organizations::upsert_by_ref)
         .service(memberships::list_for_organization)
+        .service(platforms::list)
+        .service(platforms::create)
+        .service(platforms::get)
+        .service(platforms::update)
+        .service(platforms::delete)
+        .service(activities::list)
+        .service(activities::create)
+        .service(activities::get)
+        .service(activities::update)
+        .service(activities::delete)
         .service(changes::list)
         .service(webhooks::list)
         .service(webhooks::create)

@@ -5,9 +5,9 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::List;
 use super::extract::{ApiJson, ApiQuery, IfMatch, changed, item};
 use super::idempotency::{self, IdempotencyKey, IdempotencyKeyHeader};
+use super::{List, PageQuery};
 use crate::auth::{Principal, Role};
 use crate::db::Db;
 use crate::db::page::PageRequest;
@@ -24,18 +24,6 @@ const SUBSCRIPTION_ID: &str = "Subscription id";
 
 /// Roles that may subscribe: the ones whose systems sync.
 const SUBSCRIBERS: &[Role] = &[Role::Admin, Role::Secretariat, Role::Member];
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page size, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200, example = 50)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    #[param(pattern = "^([0-9a-f]{2}){0,64}$")]
-    pub cursor: Option<String>,
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

@@ -4,12 +4,13 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::page::{Page, PageRequest};
-use super::schema::{memberships, organizations};
+use super::schema::{membership_changes, memberships, organizations};
 use super::write::{Action, Change, Precondition, Tx, unchanged};
 use super::{AnyConnection, Backend, alliances, new_id, stored, utc};
 use crate::domain::alliance::AllianceStatus;
 use crate::domain::membership::{
-    Membership, MembershipPatch, MembershipRole, MembershipStatus, NewMembership,
+    Membership, MembershipChange, MembershipChangeField, MembershipPatch, MembershipRole,
+    MembershipStatus, NewMembership,
 };
 use crate::domain::organization::OrganizationSummary;
 use crate::domain::{Name, Slug};
@@ -154,7 +155,7 @@ pub fn list(
 }
 
 /// Whether the organisation holds a membership that is not closed.
-fn open_membership(
+pub(crate) fn open_membership(
     conn: &mut AnyConnection,
     alliance_id: &str,
     org_id: &str,
@@ -223,6 +224,15 @@ pub fn create(
     diesel::insert_into(memberships::table)
         .values(to_row(&membership))
         .execute(tx.conn)?;
+    add_history(
+        tx,
+        &membership.id,
+        MembershipChangeField::Joined,
+        None,
+        membership.role.as_str(),
+        Some(membership.joined_on),
+        None,
+    )?;
     tx.record(Change {
         action: Action::Created,
         resource_type: "membership",
@@ -247,6 +257,7 @@ pub fn update(
         .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
     pre.check(&before)?;
     let mut after = before.clone();
+    let reason = patch.reason.clone();
     match patch.apply(&mut after) {
         Ok(()) if unchanged(&before, &after) => return Ok(before),
         Ok(()) => {}
@@ -266,6 +277,30 @@ pub fn update(
             "the membership changed while this request ran; retry".into(),
         ));
     }
+    if after.role != before.role {
+        add_history(
+            tx,
+            &after.id,
+            MembershipChangeField::Role,
+            Some(before.role.as_str()),
+            after.role.as_str(),
+            None,
+            reason.clone(),
+        )?;
+    }
+    if after.status != before.status {
+        add_history(
+            tx,
+            &after.id,
+            MembershipChangeField::Status,
+            Some(before.status.as_str()),
+            after.status.as_str(),
+            after
+                .left_on
+                .filter(|_| after.status == MembershipStatus::Left),
+            reason,
+        )?;
+    }
     tx.record(Change {
         action: Action::Updated,
         resource_type: "membership",
@@ -276,4 +311,83 @@ pub fn update(
         after: Some(&after),
     })?;
     Ok(after)
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = membership_changes)]
+struct ChangeRow {
+    id: String,
+    membership_id: String,
+    at: NaiveDateTime,
+    actor: String,
+    field: String,
+    from_value: Option<String>,
+    to_value: String,
+    effective_on: Option<NaiveDate>,
+    reason: Option<String>,
+}
+
+fn add_history(
+    tx: &mut Tx<'_>,
+    membership_id: &str,
+    field: MembershipChangeField,
+    from: Option<&str>,
+    to: &str,
+    effective_on: Option<NaiveDate>,
+    reason: Option<String>,
+) -> Result<(), ApiError> {
+    diesel::insert_into(membership_changes::table)
+        .values(ChangeRow {
+            id: new_id(),
+            membership_id: membership_id.to_owned(),
+            at: tx.now(),
+            actor: tx.principal.subject.clone(),
+            field: field.as_str().to_owned(),
+            from_value: from.map(str::to_owned),
+            to_value: to.to_owned(),
+            effective_on,
+            reason,
+        })
+        .execute(tx.conn)?;
+    Ok(())
+}
+
+/// A membership's history, oldest first.
+pub fn history(
+    conn: &mut AnyConnection,
+    id: &str,
+    page: &PageRequest,
+) -> Result<Page<MembershipChange>, ApiError> {
+    let membership = find(conn, id)?;
+    let mut query = membership_changes::table
+        .filter(membership_changes::membership_id.eq(&membership.id))
+        .select(ChangeRow::as_select())
+        .order(membership_changes::id.asc())
+        .limit(page.limit + 1)
+        .into_boxed::<Backend>();
+    if let Some(after) = &page.after {
+        query = query.filter(membership_changes::id.gt(after.clone()));
+    }
+    let page = page.finish(query.load(conn)?, |r| &r.id);
+    let items = page
+        .items
+        .into_iter()
+        .map(|r| {
+            Ok(MembershipChange {
+                field: stored("field", r.field.parse())?,
+                id: r.id,
+                membership_id: r.membership_id,
+                at: utc(r.at),
+                actor: r.actor,
+                from: r.from_value,
+                to: r.to_value,
+                effective_on: r.effective_on,
+                reason: r.reason,
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
+    Ok(Page {
+        items,
+        next_cursor: page.next_cursor,
+    })
 }

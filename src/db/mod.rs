@@ -5,12 +5,14 @@
 //! `establish` would try PostgreSQL and then silently fall back to SQLite,
 //! hiding the real error and turning a libpq string into a file name.
 
+pub mod activities;
 pub mod alliances;
 pub mod changes;
 pub mod idempotency;
 pub mod memberships;
 pub mod organizations;
 pub mod page;
+pub mod platforms;
 pub mod schema;
 pub mod settings;
 pub mod webhooks;

@@ -6,12 +6,16 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::page::{Page, PageRequest};
-use super::schema::{alliances, memberships, organization_refs, organizations};
+use super::schema::{
+    activity_organizations, alliances, memberships, organization_refs, organizations,
+    platform_partners, platforms,
+};
 use super::write::{Action, Change, Precondition, Tx, unchanged};
 use super::{AnyConnection, Backend, contains_pattern, lower, new_id, stored, utc};
 use crate::auth::Role;
 use crate::domain::organization::{
     ExternalRef, NewOrganization, Organization, OrganizationKind, OrganizationPatch,
+    OrganizationSummary,
 };
 use crate::domain::{ExternalSystem, Name, Slug, Url, Uscc};
 use crate::error::{ApiError, FieldError};
@@ -424,6 +428,45 @@ fn update_inner(
 
 /// Deletes an organisation that never belonged to an alliance (a mistaken
 /// entry). One with memberships stays: membership history is never deleted.
+/// The summaries, and versions, of the organisations with these ids.
+pub fn summaries(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, (OrganizationSummary, i64)>, ApiError> {
+    let rows: Vec<(String, String, String, String, Option<String>, i64)> = organizations::table
+        .filter(organizations::id.eq_any(ids))
+        .select((
+            organizations::id,
+            organizations::slug,
+            organizations::kind,
+            organizations::name_zh,
+            organizations::name_en,
+            organizations::version,
+        ))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(id, slug, kind, name_zh, name_en, version)| {
+            let summary = OrganizationSummary {
+                id: id.clone(),
+                slug: stored("slug", Slug::parse(&slug))?,
+                kind: stored("kind", kind.parse())?,
+                name_zh: stored("name_zh", Name::parse(&name_zh))?,
+                name_en: stored("name_en", name_en.as_deref().map(Name::parse).transpose())?,
+            };
+            Ok((id, (summary, version)))
+        })
+        .collect()
+}
+
+/// The organisation a request body names (id or slug) in `field`; an
+/// unknown one is a 422 on that field.
+pub fn named(conn: &mut AnyConnection, key: &str, field: &str) -> Result<Organization, ApiError> {
+    match find(conn, key) {
+        Err(ApiError::NotFound(msg)) => Err(ApiError::invalid(field, "not_found", msg)),
+        other => other,
+    }
+}
+
 pub fn delete(tx: &mut Tx<'_>, key: &str, pre: &Precondition) -> Result<(), ApiError> {
     tx.principal.ensure_admin("delete organizations")?;
     let before = find(tx.conn, key)?;
@@ -436,6 +479,27 @@ pub fn delete(tx: &mut Tx<'_>, key: &str, pre: &Precondition) -> Result<(), ApiE
         return Err(ApiError::Conflict {
             detail: format!(
                 "`{}` has {held} membership record(s); membership history is never deleted, so neither is the organization",
+                before.slug
+            ),
+            errors: vec![],
+        });
+    }
+    let used: i64 = platforms::table
+        .filter(platforms::host_organization_id.eq(&before.id))
+        .count()
+        .get_result::<i64>(tx.conn)?
+        + platform_partners::table
+            .filter(platform_partners::organization_id.eq(&before.id))
+            .count()
+            .get_result::<i64>(tx.conn)?
+        + activity_organizations::table
+            .filter(activity_organizations::organization_id.eq(&before.id))
+            .count()
+            .get_result::<i64>(tx.conn)?;
+    if used > 0 {
+        return Err(ApiError::Conflict {
+            detail: format!(
+                "`{}` is named by {used} platform or activity record(s); those records are kept, so the organization is too",
                 before.slug
             ),
             errors: vec![],

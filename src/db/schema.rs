@@ -156,7 +156,85 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    membership_changes (id) {
+        id -> Text,
+        membership_id -> Text,
+        at -> Timestamp,
+        actor -> Text,
+        field -> Text,
+        from_value -> Nullable<Text>,
+        to_value -> Text,
+        effective_on -> Nullable<Date>,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    platforms (id) {
+        id -> Text,
+        alliance_id -> Text,
+        kind -> Text,
+        name_zh -> Text,
+        name_en -> Nullable<Text>,
+        host_organization_id -> Nullable<Text>,
+        focus_areas -> Text,
+        status -> Text,
+        opened_on -> Nullable<Date>,
+        closed_on -> Nullable<Date>,
+        description -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    platform_partners (platform_id, organization_id) {
+        platform_id -> Text,
+        organization_id -> Text,
+    }
+}
+
+diesel::table! {
+    activities (id) {
+        id -> Text,
+        alliance_id -> Text,
+        kind -> Text,
+        title -> Text,
+        starts_on -> Date,
+        ends_on -> Nullable<Date>,
+        platform_id -> Nullable<Text>,
+        persons -> Nullable<BigInt>,
+        person_times -> Nullable<BigInt>,
+        hours -> Nullable<BigInt>,
+        students -> Nullable<BigInt>,
+        awards -> Nullable<BigInt>,
+        budget_cny -> Nullable<BigInt>,
+        research_status -> Nullable<Text>,
+        open_call -> Nullable<Bool>,
+        resolutions -> Text,
+        evidence -> Text,
+        outcome -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    activity_organizations (activity_id, organization_id) {
+        activity_id -> Text,
+        organization_id -> Text,
+    }
+}
+
 diesel::joinable!(memberships -> alliances (alliance_id));
+diesel::joinable!(membership_changes -> memberships (membership_id));
+diesel::joinable!(platforms -> alliances (alliance_id));
+diesel::joinable!(platform_partners -> platforms (platform_id));
+diesel::joinable!(activities -> alliances (alliance_id));
+diesel::joinable!(activity_organizations -> activities (activity_id));
 diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(memberships -> organizations (organization_id));
@@ -174,4 +252,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_subscriptions,
     webhook_deliveries,
     webhook_attempts,
+    membership_changes,
+    platforms,
+    platform_partners,
+    activities,
+    activity_organizations,
 );

@@ -94,6 +94,39 @@ pub struct MembershipPatch {
     #[validate(length(max = 2000))]
     #[schema(value_type = Option<String>)]
     pub note: Option<Option<String>>,
+    /// Why the role or status changes; kept in the membership's history.
+    #[validate(length(max = 2000))]
+    #[schema(example = "merged into the group's Tianjin subsidiary")]
+    pub reason: Option<String>,
+}
+
+text_enum!(
+    MembershipChangeField {
+        /// The membership began (`to`: the role it began with).
+        Joined = "joined",
+        Role = "role",
+        Status = "status",
+    }
+);
+
+/// One entry of a membership's history: a change of role or status, with
+/// who made it, when, and why. Entries are only ever added.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MembershipChange {
+    pub id: String,
+    pub membership_id: String,
+    pub at: DateTime<Utc>,
+    /// The subject of the token that made the change.
+    #[schema(example = "secretariat@teda")]
+    pub actor: String,
+    pub field: MembershipChangeField,
+    #[schema(example = "active")]
+    pub from: Option<String>,
+    #[schema(example = "left")]
+    pub to: String,
+    /// The day the change took effect, where the membership says (joined_on, left_on).
+    pub effective_on: Option<NaiveDate>,
+    pub reason: Option<String>,
 }
 
 /// Why a membership change is refused.

@@ -3,11 +3,13 @@
 //! A value of one of these types is valid by construction, so the layers
 //! above and below never check it again.
 
+pub mod activity;
 pub mod alliance;
 pub mod change;
 pub mod membership;
 pub mod organization;
 pub mod patch;
+pub mod platform;
 mod slug;
 mod text;
 mod uscc;
@@ -100,7 +102,12 @@ mod tests {
         spelled_alike(OrganizationKind::ALL);
         spelled_alike(MembershipRole::ALL);
         spelled_alike(MembershipStatus::ALL);
+        spelled_alike(super::membership::MembershipChangeField::ALL);
         spelled_alike(Role::ALL);
+        spelled_alike(super::activity::ActivityKind::ALL);
+        spelled_alike(super::activity::ResearchStatus::ALL);
+        spelled_alike(super::platform::PlatformKind::ALL);
+        spelled_alike(super::platform::PlatformStatus::ALL);
         spelled_alike(super::webhook::SubscriptionStatus::ALL);
         spelled_alike(super::webhook::DeliveryStatus::ALL);
     }

@@ -65,6 +65,18 @@ impl Versioned for Organization {
     }
 }
 
+impl Organization {
+    pub fn summary(&self) -> OrganizationSummary {
+        OrganizationSummary {
+            id: self.id.clone(),
+            slug: self.slug.clone(),
+            kind: self.kind,
+            name_zh: self.name_zh.clone(),
+            name_en: self.name_en.clone(),
+        }
+    }
+}
+
 /// The few fields a list of memberships shows of each organisation.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OrganizationSummary {

@@ -1,0 +1,155 @@
+//! Platforms: `/alliances/{id}/platforms` and `/platforms/{id}`.
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::List;
+use super::extract::{ApiJson, ApiQuery, IfMatch, changed, item};
+use super::idempotency::{self, IdempotencyKey, IdempotencyKeyHeader};
+use crate::auth::Principal;
+use crate::db::Db;
+use crate::db::page::PageRequest;
+use crate::db::platforms::{self, PlatformFilter};
+use crate::db::write::Precondition;
+use crate::domain::platform::{NewPlatform, Platform, PlatformKind, PlatformPatch, PlatformStatus};
+use crate::error::ApiError;
+
+const ALLIANCE_ID: &str = "Alliance id or slug";
+const PLATFORM_ID: &str = "Platform id";
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PlatformQuery {
+    pub kind: Option<PlatformKind>,
+    pub status: Option<PlatformStatus>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200, example = 50)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(pattern = "^([0-9a-f]{2}){0,64}$")]
+    pub cursor: Option<String>,
+}
+
+/// Lists an alliance's platforms.
+#[utoipa::path(
+    operation_id = "list_platforms",
+    tag = "platforms",
+    params(("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"), PlatformQuery),
+    responses((status = 200, description = "A page of platforms", body = List<Platform>))
+)]
+#[get("/alliances/{id}/platforms")]
+pub async fn list(
+    db: web::Data<Db>,
+    _caller: Principal,
+    id: web::Path<String>,
+    query: ApiQuery<PlatformQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.0;
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let filter = PlatformFilter {
+        kind: q.kind,
+        status: q.status,
+    };
+    let id = id.into_inner();
+    let page = db
+        .read(move |c| platforms::list(c, &id, &filter, &page))
+        .await?;
+    Ok(HttpResponse::Ok().json(List::from(page)))
+}
+
+/// Records a platform of an alliance (admin, or a secretariat of it). The
+/// host must be a current member; partners may be any registered organisation.
+#[utoipa::path(
+    operation_id = "create_platform",
+    tag = "platforms",
+    params(("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"), IdempotencyKeyHeader),
+    request_body = NewPlatform,
+    responses((status = 201, description = "Created; `Location` names it", body = Platform,
+        headers(("ETag" = String), ("Location" = String))))
+)]
+#[post("/alliances/{id}/platforms")]
+pub async fn create(
+    db: web::Data<Db>,
+    caller: Principal,
+    key: IdempotencyKey,
+    id: web::Path<String>,
+    body: ApiJson<NewPlatform>,
+) -> Result<HttpResponse, ApiError> {
+    let ApiJson(new, digest) = body;
+    let id = id.into_inner();
+    idempotency::create(&db, caller, key, digest, move |tx| {
+        let p = platforms::create(tx, &id, new)?;
+        Ok((format!("/api/v1/platforms/{}", p.id), p))
+    })
+    .await
+}
+
+/// Reads one platform.
+#[utoipa::path(
+    operation_id = "get_platform",
+    tag = "platforms",
+    params(("id" = String, Path, description = PLATFORM_ID)),
+    responses(
+        (status = 200, description = "The platform", body = Platform, headers(("ETag" = String))),
+        (status = 304, description = "Not modified since the `If-None-Match` tag"),
+    )
+)]
+#[get("/platforms/{id}")]
+pub async fn get(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    _caller: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let p = db.read(move |c| platforms::find(c, &id)).await?;
+    Ok(item(&req, &p))
+}
+
+/// Changes a platform (admin, or a secretariat of its alliance). Closing
+/// needs `status: closed` with `closed_on`.
+#[utoipa::path(
+    operation_id = "update_platform",
+    tag = "platforms",
+    params(("id" = String, Path, description = PLATFORM_ID), IfMatch),
+    request_body = PlatformPatch,
+    responses((status = 200, description = "The platform after the change", body = Platform, headers(("ETag" = String))))
+)]
+#[patch("/platforms/{id}")]
+pub async fn update(
+    db: web::Data<Db>,
+    caller: Principal,
+    id: web::Path<String>,
+    pre: Precondition,
+    body: ApiJson<PlatformPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let patch = body.0;
+    let id = id.into_inner();
+    let p = db
+        .write(caller, move |tx| platforms::update(tx, &id, patch, &pre))
+        .await?;
+    Ok(changed(&p))
+}
+
+/// Deletes a platform recorded by mistake. One that activities name is
+/// kept (409): close it instead.
+#[utoipa::path(
+    operation_id = "delete_platform",
+    tag = "platforms",
+    params(("id" = String, Path, description = PLATFORM_ID), IfMatch),
+    responses((status = 204, description = "Deleted"))
+)]
+#[delete("/platforms/{id}")]
+pub async fn delete(
+    db: web::Data<Db>,
+    caller: Principal,
+    id: web::Path<String>,
+    pre: Precondition,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    db.write(caller, move |tx| platforms::delete(tx, &id, &pre))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
