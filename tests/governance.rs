@@ -1,0 +1,520 @@
+//! The secretariat's records: platforms, activities and membership history.
+
+mod common;
+
+use alliance_api::auth::Role;
+use alliance_api::db::schema::{activities, activity_organizations, platforms};
+use common::TestApp;
+use diesel::prelude::*;
+use serde_json::json;
+
+fn secretariat(app: &TestApp, alliance: &str) -> String {
+    app.token_for(Role::Secretariat, &[alliance], None)
+}
+
+async fn the_seeded_alliances_have_their_platforms(app: TestApp) {
+    app.seed().await;
+    let res = app
+        .get(
+            "/api/v1/alliances/teda-biomedicine/platforms",
+            &app.viewer(),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let items = res.json()["items"].as_array().unwrap().clone();
+    let names: Vec<&str> = items
+        .iter()
+        .map(|p| p["name_zh"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"生物医药技术公共实训中心"), "{names:?}");
+    assert_eq!(items.len(), 4);
+    assert!(items.iter().all(|p| p["status"] == "planned"));
+    let res = app
+        .get(
+            "/api/v1/alliances/tjftz-offshore-equipment/platforms?kind=training_center",
+            &app.viewer(),
+        )
+        .await;
+    let items = res.json()["items"].as_array().unwrap().clone();
+    let center = items
+        .iter()
+        .find(|p| p["name_zh"] == "智能制造产教融合实训中心")
+        .expect("the smart-manufacturing centre of seed 001");
+    assert_eq!(
+        center["host_organization"]["slug"],
+        "offshore-oil-engineering"
+    );
+    let total: i64 = platforms::table
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(total, 23);
+}
+
+async fn a_secretariat_records_for_its_own_alliance_only(app: TestApp) {
+    app.seed().await;
+    let teda = secretariat(&app, "teda-biomedicine");
+    let meeting = json!({
+        "kind": "council_meeting",
+        "title": "理事会2025年第一次全体会议",
+        "starts_on": "2025-03-18",
+        "organizations": ["teda-admin-committee", "nankai-university", "asymchem"],
+        "figures": {"persons": 31},
+        "resolutions": ["审议通过《联合体章程（修订）》", "增补天津现代职业技术学院为理事单位"],
+        "evidence": ["https://www.teda.gov.cn/notice/2025-03-18.html"]
+    });
+    let events = app.event_count();
+    let audits = app.audit_count();
+    let res = app
+        .post(
+            "/api/v1/alliances/teda-biomedicine/activities",
+            &teda,
+            &meeting,
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let created = res.json();
+    assert_eq!(created["organizations"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        created["resolutions"][1],
+        "增补天津现代职业技术学院为理事单位"
+    );
+    assert_eq!(app.event_count(), events + 1);
+    assert_eq!(app.audit_count(), audits + 1);
+    let location = res.header("location").unwrap().to_owned();
+    let read = app.get(&location, &app.viewer()).await;
+    assert_eq!(read.json(), created);
+
+    let training = json!({
+        "kind": "training",
+        "title": "2025年生物医药骨干教师培训班",
+        "starts_on": "2025-07-14",
+        "ends_on": "2025-07-18",
+        "organizations": ["nankai-university"],
+        "figures": {"persons": 40, "person_times": 200, "hours": 32}
+    });
+    let res = app
+        .post(
+            "/api/v1/alliances/teda-biomedicine/activities",
+            &teda,
+            &training,
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+
+    // Another alliance's secretariat cannot record for this one; nothing is written.
+    let other = secretariat(&app, "dongjiang-digital-economy");
+    let before: i64 = activities::table
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    app.post(
+        "/api/v1/alliances/teda-biomedicine/activities",
+        &other,
+        &training,
+    )
+    .await
+    .problem(403);
+    app.post(
+        "/api/v1/alliances/teda-biomedicine/activities",
+        &app.viewer(),
+        &training,
+    )
+    .await
+    .problem(403);
+    let after: i64 = activities::table
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(before, after);
+
+    // Filters: kind, date range, organisation.
+    let list = |q: &'static str| {
+        let app = &app;
+        async move {
+            let res = app
+                .get(
+                    &format!("/api/v1/alliances/teda-biomedicine/activities{q}"),
+                    &app.viewer(),
+                )
+                .await;
+            assert_eq!(res.status, 200, "{}", res.text());
+            res.json()["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["kind"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(list("?kind=training").await, vec!["training"]);
+    assert_eq!(
+        list("?from=2025-07-18&to=2025-12-31").await,
+        vec!["training"]
+    );
+    assert_eq!(list("?to=2025-03-18").await, vec!["council_meeting"]);
+    assert_eq!(
+        list("?organization=asymchem").await,
+        vec!["council_meeting"]
+    );
+    assert_eq!(list("?organization=nankai-university").await.len(), 2);
+    app.get(
+        "/api/v1/alliances/teda-biomedicine/activities?kind=party",
+        &app.viewer(),
+    )
+    .await
+    .problem(400);
+}
+
+async fn activity_figures_follow_their_kind(app: TestApp) {
+    app.seed().await;
+    let teda = secretariat(&app, "teda-biomedicine");
+    let post = |body: serde_json::Value| {
+        let app = &app;
+        let teda = teda.clone();
+        async move {
+            app.post(
+                "/api/v1/alliances/teda-biomedicine/activities",
+                &teda,
+                &body,
+            )
+            .await
+        }
+    };
+    let base = |kind: &str, figures: serde_json::Value| json!({"kind": kind, "title": "测试活动", "starts_on": "2025-05-01", "figures": figures});
+    let cases = [
+        (
+            base("order_class", json!({"person_times": 10})),
+            "figures.person_times",
+        ),
+        (
+            base("training", json!({"persons": 50, "person_times": 40})),
+            "figures.person_times",
+        ),
+        (
+            base("training", json!({"budget_cny": 10})),
+            "figures.budget_cny",
+        ),
+        (
+            base("joint_research", json!({"budget_cny": 2000000})),
+            "research_status",
+        ),
+        (
+            json!({"kind": "training", "title": "t", "starts_on": "2025-05-02", "ends_on": "2025-05-01"}),
+            "ends_on",
+        ),
+        (
+            json!({"kind": "training", "title": "t", "starts_on": "2025-05-01", "resolutions": ["x"]}),
+            "resolutions",
+        ),
+        (
+            json!({"kind": "training", "title": "t", "starts_on": "2025-05-01", "organizations": ["no-such-org"]}),
+            "organizations[0]",
+        ),
+    ];
+    for (body, field) in cases {
+        let res = post(body.clone()).await;
+        res.problem(422);
+        let fields: Vec<String> = res.field_errors().into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, vec![field.to_owned()], "{body}");
+    }
+    // Wrong types and unknown kinds never reach the rules.
+    let res = post(json!({"kind": "training", "title": "t", "starts_on": "2025-05-01", "figures": {"persons": "many"}})).await;
+    assert!(res.status == 400 || res.status == 422, "{}", res.text());
+    post(json!({"kind": "picnic", "title": "t", "starts_on": "2025-05-01"}))
+        .await
+        .problem(422);
+    let count: i64 = activities::table
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(count, 0, "nothing was written");
+
+    // Joint research by open call (揭榜挂帅) with a budget in yuan.
+    let res = post(json!({
+        "kind": "joint_research",
+        "title": "海洋装备卡脖子技术联合攻关",
+        "starts_on": "2025-01-10",
+        "research_status": "ongoing",
+        "open_call": true,
+        "figures": {"budget_cny": 2000000, "persons": 12}
+    }))
+    .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let id = res.json()["id"].as_str().unwrap().to_owned();
+    let etag = res.header("etag").unwrap().to_owned();
+
+    // A change keeps the rules too, honours If-Match, and a delete is audited.
+    let res = app
+        .patch(
+            &format!("/api/v1/activities/{id}"),
+            &teda,
+            &json!({"research_status": null}),
+        )
+        .await;
+    res.problem(422);
+    let res = app
+        .send(
+            app.client
+                .patch(app.url(&format!("/api/v1/activities/{id}")))
+                .bearer_auth(&teda)
+                .insert_header(("If-Match", etag.as_str()))
+                .content_type("application/json"),
+            Some(br#"{"research_status":"completed"}"#.to_vec()),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["version"], 2);
+    let stale = app
+        .send(
+            app.client
+                .delete(app.url(&format!("/api/v1/activities/{id}")))
+                .bearer_auth(&teda)
+                .insert_header(("If-Match", etag.as_str())),
+            None,
+        )
+        .await;
+    stale.problem(412);
+    let res = app.delete(&format!("/api/v1/activities/{id}"), &teda).await;
+    assert_eq!(res.status, 204);
+    app.get(&format!("/api/v1/activities/{id}"), &teda)
+        .await
+        .problem(404);
+    let links: i64 = activity_organizations::table
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(links, 0);
+}
+
+async fn platforms_keep_their_rules(app: TestApp) {
+    app.seed().await;
+    let teda = secretariat(&app, "teda-biomedicine");
+    let url = "/api/v1/alliances/teda-biomedicine/platforms";
+    // The host must be a current member of this alliance.
+    let res = app
+        .post(
+            url,
+            &teda,
+            &json!({"kind": "joint_lab", "name_zh": "测试实验室", "host_organization": "tianjin-port-group"}),
+        )
+        .await;
+    res.problem(422);
+    assert_eq!(
+        res.field_errors(),
+        vec![("host_organization".to_owned(), "not_a_member".to_owned())]
+    );
+    let res = app
+        .post(
+            url,
+            &teda,
+            &json!({"kind": "joint_lab", "name_zh": "测试实验室", "status": "closed"}),
+        )
+        .await;
+    res.problem(422);
+    assert_eq!(res.field_errors()[0].0, "closed_on");
+    // A name is unique within the alliance.
+    let res = app
+        .post(
+            url,
+            &teda,
+            &json!({"kind": "joint_lab", "name_zh": "生物医药技术公共实训中心"}),
+        )
+        .await;
+    res.problem(409);
+
+    let res = app
+        .post(
+            url,
+            &teda,
+            &json!({
+                "kind": "joint_lab",
+                "name_zh": "细胞治疗联合实验室",
+                "host_organization": "asymchem",
+                "partners": ["nankai-university", "tianjin-port-group"],
+                "focus_areas": ["细胞治疗"],
+                "opened_on": "2025-04-01"
+            }),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let lab = res.json();
+    let id = lab["id"].as_str().unwrap().to_owned();
+    assert_eq!(lab["partners"].as_array().unwrap().len(), 2);
+
+    // An activity on it; then the platform cannot be deleted, only closed.
+    let res = app
+        .post(
+            "/api/v1/alliances/teda-biomedicine/activities",
+            &teda,
+            &json!({"kind": "training", "title": "实验室开放日", "starts_on": "2025-05-01", "platform_id": id}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let other_alliance_platform = app
+        .get(
+            "/api/v1/alliances/dongjiang-digital-economy/platforms",
+            &teda,
+        )
+        .await
+        .json()["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .post(
+            "/api/v1/alliances/teda-biomedicine/activities",
+            &teda,
+            &json!({"kind": "training", "title": "t", "starts_on": "2025-05-01", "platform_id": other_alliance_platform}),
+        )
+        .await;
+    res.problem(422);
+    assert_eq!(
+        res.field_errors()[0],
+        ("platform_id".to_owned(), "other_alliance".to_owned())
+    );
+    app.delete(&format!("/api/v1/platforms/{id}"), &teda)
+        .await
+        .problem(409);
+    let res = app
+        .patch(
+            &format!("/api/v1/platforms/{id}"),
+            &teda,
+            &json!({"status": "closed", "closed_on": "2025-03-01"}),
+        )
+        .await;
+    res.problem(422);
+    let res = app
+        .patch(
+            &format!("/api/v1/platforms/{id}"),
+            &teda,
+            &json!({"status": "closed", "closed_on": "2026-06-30"}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["status"], "closed");
+    let on_platform = app
+        .get(
+            &format!("/api/v1/alliances/teda-biomedicine/activities?platform={id}"),
+            &teda,
+        )
+        .await
+        .json();
+    assert_eq!(on_platform["items"].as_array().unwrap().len(), 1);
+    // Another alliance's secretariat cannot change it.
+    app.patch(
+        &format!("/api/v1/platforms/{id}"),
+        &secretariat(&app, "dongjiang-digital-economy"),
+        &json!({"description": "x"}),
+    )
+    .await
+    .problem(403);
+}
+
+async fn membership_history_records_each_change(app: TestApp) {
+    app.seed().await;
+    let teda = app.token_for(Role::Secretariat, &["teda-biomedicine"], None);
+    app.create_org("history-co", "历史公司").await;
+    let res = app
+        .post(
+            "/api/v1/alliances/teda-biomedicine/memberships",
+            &teda,
+            &json!({"organization_id": "history-co", "joined_on": "2024-01-01"}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let id = res.json()["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/memberships/{id}");
+    let res = app
+        .patch(
+            &path,
+            &teda,
+            &json!({"role": "co_lead", "reason": "elected co-lead"}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let res = app
+        .patch(
+            &path,
+            &teda,
+            &json!({"status": "suspended", "reason": "dues unpaid"}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let res = app
+        .patch(
+            &path,
+            &teda,
+            &json!({"left_on": "2025-12-31", "reason": "withdrew"}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    // A note alone is no role or status change: no entry.
+    let res = app.patch(&path, &teda, &json!({"note": "archived"})).await;
+    assert_eq!(
+        res.status,
+        409,
+        "a closed membership does not change: {}",
+        res.text()
+    );
+
+    let history = app.get(&format!("{path}/history"), &app.viewer()).await;
+    assert_eq!(history.status, 200, "{}", history.text());
+    let entries = history.json()["items"].as_array().unwrap().clone();
+    let steps: Vec<(String, Option<String>, String)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().to_owned(),
+                e["from"].as_str().map(str::to_owned),
+                e["to"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("joined", None, "member"),
+        ("role", Some("member"), "co_lead"),
+        ("status", Some("active"), "suspended"),
+        ("status", Some("suspended"), "left"),
+    ];
+    let expected: Vec<(String, Option<String>, String)> = expected
+        .iter()
+        .map(|(f, from, to)| (f.to_string(), from.map(str::to_owned), to.to_string()))
+        .collect();
+    assert_eq!(steps, expected);
+    assert!(entries.iter().all(|e| e["actor"] == "test:secretariat"));
+    assert_eq!(entries[0]["effective_on"], "2024-01-01");
+    assert_eq!(entries[3]["effective_on"], "2025-12-31");
+    assert_eq!(entries[3]["reason"], "withdrew");
+    assert!(entries.iter().all(|e| e["at"].is_string()));
+    // Seeded memberships begin their history too.
+    let seeded = app
+        .get(
+            "/api/v1/alliances/teda-biomedicine/memberships?limit=1",
+            &app.viewer(),
+        )
+        .await
+        .json()["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let h = app
+        .get(
+            &format!("/api/v1/memberships/{seeded}/history"),
+            &app.viewer(),
+        )
+        .await
+        .json();
+    assert_eq!(h["items"][0]["field"], "joined");
+    app.get("/api/v1/memberships/nope/history", &app.viewer())
+        .await
+        .problem(404);
+}
+
+on_both_engines!(
+    the_seeded_alliances_have_their_platforms,
+    a_secretariat_records_for_its_own_alliance_only,
+    activity_figures_follow_their_kind,
+    platforms_keep_their_rules,
+    membership_history_records_each_change,
+);
