@@ -511,10 +511,236 @@ async fn membership_history_records_each_change(app: TestApp) {
         .problem(404);
 }
 
+async fn the_council_keeps_its_rules(app: TestApp) {
+    app.seed().await;
+    let teda = secretariat(&app, "teda-biomedicine");
+    let seats = "/api/v1/alliances/teda-biomedicine/council-seats";
+    let seat = |org: &str, person: &str, position: &str, from: &str, to: &str| {
+        json!({
+            "organization": org, "person_name_zh": person, "position": position,
+            "term_number": 1, "term_starts_on": from, "term_ends_on": to
+        })
+    };
+    let res = app
+        .post(
+            seats,
+            &teda,
+            &seat(
+                "teda-admin-committee",
+                "王主任",
+                "chair",
+                "2023-05-08",
+                "2026-05-07",
+            ),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let res = app
+        .post(
+            seats,
+            &teda,
+            &seat(
+                "nankai-university",
+                "李教授",
+                "vice_chair",
+                "2023-05-08",
+                "2026-05-07",
+            ),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let nankai_seat = res.json()["id"].as_str().unwrap().to_owned();
+    let res = app
+        .post(
+            seats,
+            &teda,
+            &seat("asymchem", "赵总", "director", "2023-05-08", "2026-05-07"),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let asymchem_seat = res.json()["id"].as_str().unwrap().to_owned();
+
+    // A second sitting chair: refused, naming the rule; nothing written.
+    let events = app.event_count();
+    let res = app
+        .post(
+            seats,
+            &teda,
+            &seat(
+                "nankai-university",
+                "钱院长",
+                "chair",
+                "2025-01-01",
+                "2027-12-31",
+            ),
+        )
+        .await;
+    let problem = res.problem(409);
+    assert_eq!(
+        res.field_errors(),
+        vec![("position".to_owned(), "one_sitting_chair".to_owned())]
+    );
+    assert!(
+        problem["detail"].as_str().unwrap().contains("王主任"),
+        "{problem}"
+    );
+    // After the first chair's term, a new chair is fine.
+    let res = app
+        .post(
+            seats,
+            &teda,
+            &seat(
+                "nankai-university",
+                "钱院长",
+                "chair",
+                "2026-05-08",
+                "2029-05-07",
+            ),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    assert_eq!(app.event_count(), events + 1);
+    // The same person twice in one position at once: refused.
+    let res = app
+        .post(
+            seats,
+            &teda,
+            &seat("asymchem", "赵总", "director", "2025-01-01", "2027-12-31"),
+        )
+        .await;
+    res.problem(409);
+    assert_eq!(res.field_errors()[0].1, "overlapping_term");
+    // A seat for a non-member: 422.
+    let res = app
+        .post(
+            seats,
+            &teda,
+            &seat(
+                "tianjin-port-group",
+                "孙经理",
+                "director",
+                "2023-05-08",
+                "2026-05-07",
+            ),
+        )
+        .await;
+    res.problem(422);
+    assert_eq!(
+        res.field_errors(),
+        vec![("organization".to_owned(), "not_a_member".to_owned())]
+    );
+    // Another alliance's secretariat cannot seat anyone here.
+    app.post(
+        seats,
+        &secretariat(&app, "dongjiang-digital-economy"),
+        &seat("asymchem", "周", "director", "2023-05-08", "2026-05-07"),
+    )
+    .await
+    .problem(403);
+
+    // The council as of a day: seats, vacancies, ending soon.
+    let council = app
+        .get(
+            "/api/v1/alliances/teda-biomedicine/council?as_of=2026-03-01&ending_within_days=90",
+            &app.viewer(),
+        )
+        .await;
+    assert_eq!(council.status, 200, "{}", council.text());
+    let council = council.json();
+    let positions: Vec<&str> = council["seats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["position"].as_str().unwrap())
+        .collect();
+    assert_eq!(positions, vec!["chair", "vice_chair", "director"]);
+    assert_eq!(council["vacancies"], json!(["secretary_general"]));
+    assert_eq!(council["ending_soon"].as_array().unwrap().len(), 3);
+    let later = app
+        .get(
+            "/api/v1/alliances/teda-biomedicine/council?as_of=2026-06-01",
+            &app.viewer(),
+        )
+        .await
+        .json();
+    assert_eq!(later["seats"][0]["person_name_zh"], "钱院长");
+    assert_eq!(later["vacancies"], json!(["secretary_general"]));
+
+    // A member leaving ends its seats, on the day it leaves.
+    let membership = app
+        .get("/api/v1/organizations/asymchem/memberships", &app.viewer())
+        .await
+        .json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["status"] == "active")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .patch(
+            &format!("/api/v1/memberships/{membership}"),
+            &teda,
+            &json!({"left_on": "2025-06-30", "reason": "withdrew"}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let ended = app
+        .get(
+            &format!("/api/v1/council-seats/{asymchem_seat}"),
+            &app.viewer(),
+        )
+        .await
+        .json();
+    assert_eq!(ended["ended_on"], "2025-06-30");
+    assert!(
+        ended["end_reason"]
+            .as_str()
+            .unwrap()
+            .contains("left the alliance")
+    );
+    assert_eq!(ended["version"], 2);
+    let untouched = app
+        .get(
+            &format!("/api/v1/council-seats/{nankai_seat}"),
+            &app.viewer(),
+        )
+        .await
+        .json();
+    assert!(untouched["ended_on"].is_null());
+    let after = app
+        .get(
+            "/api/v1/alliances/teda-biomedicine/council?as_of=2025-07-01",
+            &app.viewer(),
+        )
+        .await
+        .json();
+    assert!(
+        !after["seats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == asymchem_seat.as_str()),
+        "{after}"
+    );
+    // Ending a seat outside its term is refused.
+    let res = app
+        .patch(
+            &format!("/api/v1/council-seats/{nankai_seat}"),
+            &teda,
+            &json!({"ended_on": "2030-01-01"}),
+        )
+        .await;
+    res.problem(422);
+}
+
 on_both_engines!(
     the_seeded_alliances_have_their_platforms,
     a_secretariat_records_for_its_own_alliance_only,
     activity_figures_follow_their_kind,
     platforms_keep_their_rules,
     membership_history_records_each_change,
+    the_council_keeps_its_rules,
 );

@@ -5,6 +5,7 @@
 pub mod activities;
 pub mod alliances;
 pub mod changes;
+pub mod council;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
@@ -75,6 +76,7 @@ impl PageQuery {
         (name = "alliances", description = "产教联合体 and 产业链产教融合共同体"),
         (name = "organizations", description = "Enterprises, colleges, institutes and authorities, shared across alliances"),
         (name = "memberships", description = "An organisation's place in an alliance; closed, never deleted"),
+        (name = "council", description = "The council (理事会): seats, terms, and the council as of a date"),
         (name = "platforms", description = "Joint labs, training centres, industry colleges and other platforms an alliance runs"),
         (name = "activities", description = "Council meetings, trainings, joint R&D, order-based classes, competitions, exchanges"),
         (name = "changes", description = "The change feed: every committed change, once, in commit order"),
@@ -293,6 +295,12 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(organizations::delete)
         .service(organizations::upsert_by_ref)
         .service(memberships::list_for_organization)
+        .service(council::view)
+        .service(council::list)
+        .service(council::create)
+        .service(council::get)
+        .service(council::update)
+        .service(council::delete)
         .service(platforms::list)
         .service(platforms::create)
         .service(platforms::get)

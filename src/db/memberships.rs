@@ -288,6 +288,11 @@ pub fn update(
             reason.clone(),
         )?;
     }
+    if after.status == MembershipStatus::Left
+        && let Some(left_on) = after.left_on
+    {
+        super::council::end_for_leaving(tx, &after.alliance_id, &after.organization_id, left_on)?;
+    }
     if after.status != before.status {
         add_history(
             tx,

@@ -8,6 +8,7 @@
 pub mod activities;
 pub mod alliances;
 pub mod changes;
+pub mod council;
 pub mod idempotency;
 pub mod memberships;
 pub mod organizations;

@@ -229,7 +229,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    council_seats (id) {
+        id -> Text,
+        alliance_id -> Text,
+        organization_id -> Text,
+        person_name_zh -> Text,
+        person_name_en -> Nullable<Text>,
+        position -> Text,
+        term_number -> Integer,
+        term_starts_on -> Date,
+        term_ends_on -> Date,
+        ended_on -> Nullable<Date>,
+        end_reason -> Nullable<Text>,
+        appointment_document -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(memberships -> alliances (alliance_id));
+diesel::joinable!(council_seats -> alliances (alliance_id));
 diesel::joinable!(membership_changes -> memberships (membership_id));
 diesel::joinable!(platforms -> alliances (alliance_id));
 diesel::joinable!(platform_partners -> platforms (platform_id));
@@ -257,4 +278,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     platform_partners,
     activities,
     activity_organizations,
+    council_seats,
 );

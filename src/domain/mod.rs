@@ -6,6 +6,7 @@
 pub mod activity;
 pub mod alliance;
 pub mod change;
+pub mod council;
 pub mod membership;
 pub mod organization;
 pub mod patch;
@@ -104,6 +105,7 @@ mod tests {
         spelled_alike(MembershipStatus::ALL);
         spelled_alike(super::membership::MembershipChangeField::ALL);
         spelled_alike(Role::ALL);
+        spelled_alike(super::council::Position::ALL);
         spelled_alike(super::activity::ActivityKind::ALL);
         spelled_alike(super::activity::ResearchStatus::ALL);
         spelled_alike(super::platform::PlatformKind::ALL);
