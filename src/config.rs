@@ -40,6 +40,9 @@ pub struct Config {
     /// The largest request body accepted, in bytes.
     #[arg(long, env = "ALLIANCE_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub max_body_bytes: usize,
+    /// The largest spreadsheet an import accepts, in bytes.
+    #[arg(long, env = "ALLIANCE_MAX_IMPORT_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_import_bytes: usize,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "ALLIANCE_WORKERS")]
     pub workers: Option<usize>,
@@ -104,6 +107,7 @@ impl Config {
             jwt_secret: jwt_secret.map(str::to_owned),
             pool_size: 4,
             max_body_bytes: 256 * 1024,
+            max_import_bytes: 16 * 1024 * 1024,
             workers: Some(1),
             demo_seed: DemoSeed::Off,
             require_if_match_for_members: false,

@@ -27,9 +27,13 @@ pub struct Problem {
     #[schema(example = 422)]
     pub status: u16,
     pub detail: String,
-    /// The fields at fault, for validation failures.
+    /// The fields at fault, for validation failures (for an import:
+    /// `rows[<row>].<column>`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// For a rejected import: the whole report of what it found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<Box<crate::import::ImportReport>>,
 }
 
 /// One field at fault: where (a dotted path into the body or the name of a
@@ -94,6 +98,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{} field(s) are not valid", .0.len())]
     Validation(Vec<FieldError>),
+    /// An import with rejected rows: nothing was written.
+    #[error("{} problem(s) in the file; nothing was written", .0.conflicts.len())]
+    ImportRejected(Box<crate::import::ImportReport>),
     #[error("{0}")]
     Unavailable(String),
     /// Something the client cannot fix; the detail goes to the log, not the body.
@@ -184,6 +191,11 @@ impl ApiError {
                 "/problems/validation",
                 "The request is not valid",
             ),
+            ImportRejected(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "/problems/import-rejected",
+                "The import was rejected",
+            ),
             Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "/problems/unavailable",
@@ -213,6 +225,20 @@ impl ApiError {
                     errors.clone(),
                 )
             }
+            ApiError::ImportRejected(report) => (
+                self.to_string(),
+                report
+                    .conflicts
+                    .iter()
+                    .map(|c| {
+                        let field = match &c.column {
+                            Some(col) => format!("rows[{}].{col}", c.row),
+                            None => format!("rows[{}]", c.row),
+                        };
+                        FieldError::new(field, c.code.clone(), c.message.clone())
+                    })
+                    .collect(),
+            ),
             ApiError::Internal(_) => ("the error has been logged".to_owned(), vec![]),
             other => (other.to_string(), vec![]),
         };
@@ -222,6 +248,10 @@ impl ApiError {
             status: status.as_u16(),
             detail,
             errors,
+            report: match self {
+                ApiError::ImportRejected(r) => Some(r.clone()),
+                _ => None,
+            },
         }
     }
 }

@@ -11,8 +11,10 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod import;
 pub mod seed;
 pub mod sync;
+pub mod tabular;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -33,6 +35,7 @@ pub struct Service {
     pub db: Db,
     pub keys: web::Data<JwtKeys>,
     pub body_limit: BodyLimit,
+    pub import_limit: api::extract::ImportLimit,
     pub if_match: api::extract::IfMatchPolicy,
     pub webhooks: sync::WebhookSettings,
     pub webhook_worker: bool,
@@ -62,6 +65,7 @@ impl Service {
             db,
             keys: web::Data::new(JwtKeys::hs256(&secret)),
             body_limit: BodyLimit(config.max_body_bytes),
+            import_limit: api::extract::ImportLimit(config.max_import_bytes),
             if_match: api::extract::IfMatchPolicy {
                 required_for_members: config.require_if_match_for_members,
             },
@@ -160,6 +164,7 @@ pub fn app(
     app.app_data(web::Data::new(service.db))
         .app_data(service.keys)
         .app_data(web::Data::new(service.body_limit))
+        .app_data(web::Data::new(service.import_limit))
         .app_data(web::Data::new(service.if_match))
         .app_data(web::Data::new(service.webhooks))
         .app_data(web::Data::new(api::Description(description)))

@@ -90,17 +90,72 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ApiJson<T> {
         let (method, path) = (req.method().to_string(), req.path().to_owned());
         Box::pin(async move {
             checked?;
-            let mut body = BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    ApiError::bad_request(format!("the body could not be read: {e}"))
-                })?;
-                if body.len() + chunk.len() > limit {
-                    return Err(ApiError::PayloadTooLarge(limit));
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let body = read_body(&mut payload, limit).await?;
             parse_json(&body).map(|value| ApiJson(value, digest(&method, &path, &body)))
+        })
+    }
+}
+
+/// Reads a whole body, refusing it (413) past `limit` bytes.
+async fn read_body(payload: &mut Payload, limit: usize) -> Result<BytesMut, ApiError> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::bad_request(format!("the body could not be read: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The largest spreadsheet an import accepts, in bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportLimit(pub usize);
+
+/// A spreadsheet body: `text/csv` or `.xlsx` (415 otherwise), at most the
+/// import limit (413). The digest covers the query too, so a dry run and a
+/// real run are different requests to `Idempotency-Key`.
+pub struct Upload {
+    pub format: crate::tabular::Format,
+    pub bytes: BytesMut,
+    pub digest: RequestDigest,
+}
+
+impl FromRequest for Upload {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<ImportLimit>>()
+            .map_or(16 * 1024 * 1024, |l| l.0);
+        let format = req
+            .mime_type()
+            .ok()
+            .flatten()
+            .and_then(|m| crate::tabular::Format::of_mime(m.essence_str()))
+            .ok_or_else(|| {
+                ApiError::UnsupportedMediaType(format!(
+                    "send the file as `Content-Type: {}` or `{}`",
+                    crate::tabular::CSV,
+                    crate::tabular::XLSX
+                ))
+            });
+        let checked = format.and_then(|f| check_declared_length(req.headers(), limit).map(|()| f));
+        let mut payload = payload.take();
+        let target = format!("{}?{}", req.path(), req.query_string());
+        let method = req.method().to_string();
+        Box::pin(async move {
+            let format = checked?;
+            let bytes = read_body(&mut payload, limit).await?;
+            let digest = digest(&method, &target, &bytes);
+            Ok(Upload {
+                format,
+                bytes,
+                digest,
+            })
         })
     }
 }

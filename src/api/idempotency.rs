@@ -64,6 +64,14 @@ pub struct IdempotencyKeyHeader {
     pub key: Option<String>,
 }
 
+/// What a write answers, in the form it is kept for replays.
+pub struct Answer {
+    pub status: u16,
+    pub location: Option<String>,
+    pub etag: Option<String>,
+    pub body: String,
+}
+
 /// Runs a create at most once per key: `f` returns where the new resource
 /// lives and the resource; the answer is 201 with `Location` and `ETag`.
 pub async fn create<R, F>(
@@ -76,6 +84,30 @@ pub async fn create<R, F>(
 where
     R: Serialize + Versioned + Send + 'static,
     F: FnOnce(&mut Tx<'_>) -> Result<(String, R), ApiError> + Send + 'static,
+{
+    once(db, caller, key, digest, move |tx| {
+        let (location, resource) = f(tx)?;
+        Ok(Answer {
+            status: 201,
+            location: Some(location),
+            etag: Some(resource.etag()),
+            body: serde_json::to_string(&resource).map_err(ApiError::internal)?,
+        })
+    })
+    .await
+}
+
+/// Runs a write at most once per key, keeping its answer (any status) in
+/// the write's own transaction; a retry replays it.
+pub async fn once<F>(
+    db: &Db,
+    caller: Principal,
+    key: IdempotencyKey,
+    digest: String,
+    f: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce(&mut Tx<'_>) -> Result<Answer, ApiError> + Send + 'static,
 {
     let principal = caller.subject.clone();
     let (stored, replayed) = db
@@ -93,15 +125,15 @@ where
                     )]))
                 };
             }
-            let (location, resource) = f(tx)?;
+            let answer = f(tx)?;
             let response = StoredResponse {
                 principal,
                 idempotency_key: key.0.clone().unwrap_or_default(),
                 request_hash: digest,
-                status: 201,
-                location: Some(location),
-                etag: Some(resource.etag()),
-                body: serde_json::to_string(&resource).map_err(ApiError::internal)?,
+                status: i32::from(answer.status),
+                location: answer.location,
+                etag: answer.etag,
+                body: answer.body,
                 created_at: tx.now(),
             };
             if key.0.is_some() {

@@ -9,6 +9,7 @@ pub mod council;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
+pub mod imports;
 pub mod memberships;
 pub mod organizations;
 pub mod platforms;
@@ -79,6 +80,7 @@ impl PageQuery {
         (name = "council", description = "The council (理事会): seats, terms, and the council as of a date"),
         (name = "platforms", description = "Joint labs, training centres, industry colleges and other platforms an alliance runs"),
         (name = "activities", description = "Council meetings, trainings, joint R&D, order-based classes, competitions, exchanges"),
+        (name = "imports", description = "Spreadsheets (CSV, XLSX) in and out: dry runs, all-or-nothing imports, templates, exports"),
         (name = "changes", description = "The change feed: every committed change, once, in commit order"),
         (name = "webhooks", description = "Signed deliveries of change events to member systems, with a delivery log"),
         (name = "operations", description = "Liveness and readiness"),
@@ -311,6 +313,9 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(activities::get)
         .service(activities::update)
         .service(activities::delete)
+        .service(imports::import_members)
+        .service(imports::member_template)
+        .service(imports::export_members)
         .service(changes::list)
         .service(webhooks::list)
         .service(webhooks::create)

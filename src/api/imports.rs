@@ -1,0 +1,181 @@
+//! Spreadsheet imports and exports: members in, members and templates out.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, post, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::extract::{ApiQuery, Upload};
+use super::idempotency::{self, Answer, IdempotencyKey, IdempotencyKeyHeader};
+use crate::auth::Principal;
+use crate::db::Db;
+use crate::error::{ApiError, FieldError};
+use crate::import::{self, ImportReport, members};
+use crate::tabular::{self, Format, SpreadsheetFile, Table};
+
+const ALLIANCE_ID: &str = "Alliance id or slug";
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// `true`: check every row and report what would happen; write nothing.
+    #[param(example = true)]
+    pub dry_run: Option<bool>,
+}
+
+/// Imports an alliance's members from a spreadsheet (admin, or a
+/// secretariat of the alliance): CSV (UTF-8) or XLSX, first sheet, a header
+/// row with the column keys or their Chinese names (`GET
+/// /imports/members/template`). Each row registers or updates an
+/// organisation (found by USCC, external reference `system:id`, or slug)
+/// and admits it, or changes its role. All rows are written in one
+/// transaction or none: any rejected cell → 422 with every conflict (row,
+/// column, reason) and nothing written. `dry_run=true` reports the same
+/// without writing.
+#[utoipa::path(
+    operation_id = "import_members",
+    tag = "imports",
+    params(("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"), ImportQuery, IdempotencyKeyHeader),
+    request_body(
+        description = "The spreadsheet",
+        content(
+            (String = "text/csv", example = "slug,kind,name_zh,role,joined_on\nkailaiying-pharma,enterprise,凯莱英医药集团（天津）股份有限公司,member,2023-05-08\n"),
+            (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )
+    ),
+    responses(
+        (status = 200, description = "Imported (or, in a dry run, what would be)", body = ImportReport),
+    )
+)]
+#[post("/alliances/{id}/imports/members")]
+pub async fn import_members(
+    db: web::Data<Db>,
+    caller: Principal,
+    key: IdempotencyKey,
+    id: web::Path<String>,
+    query: ApiQuery<ImportQuery>,
+    upload: Upload,
+) -> Result<HttpResponse, ApiError> {
+    let dry_run = query.0.dry_run.unwrap_or(false);
+    let sheet = tabular::read(upload.format, &upload.bytes).map_err(|m| ApiError::BadRequest {
+        detail: m.clone(),
+        errors: vec![FieldError::new("body", "unreadable", m)],
+    })?;
+    let at = import::locate(members::COLUMNS, &sheet.headers).map_err(|errors| {
+        ApiError::Validation(
+            errors
+                .into_iter()
+                .map(|(column, m)| FieldError::new(format!("columns.{column}"), "invalid", m))
+                .collect(),
+        )
+    })?;
+    let mut report = ImportReport {
+        dry_run,
+        rows: sheet.rows.len(),
+        ..Default::default()
+    };
+    let rows = members::parse(&sheet, &at, &mut report);
+    let id = id.into_inner();
+    let result = idempotency::once(&db, caller, key, upload.digest, move |tx| {
+        members::run(tx, &id, rows, &mut report)?;
+        // Nothing is kept from a dry run or a run with conflicts: the
+        // error rolls the transaction back, carrying the report out.
+        if dry_run || !report.conflicts.is_empty() {
+            return Err(ApiError::ImportRejected(Box::new(report)));
+        }
+        Ok(Answer {
+            status: 200,
+            location: None,
+            etag: None,
+            body: serde_json::to_string(&report).map_err(ApiError::internal)?,
+        })
+    })
+    .await;
+    match result {
+        Err(ApiError::ImportRejected(report)) if dry_run => Ok(HttpResponse::Ok().json(report)),
+        other => other,
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FileQuery {
+    /// `csv` (UTF-8 with a byte-order mark, for Excel) or `xlsx` (default).
+    pub format: Option<Format>,
+    /// `zh` for Chinese column headers (default `en`: the column keys).
+    #[param(pattern = "^(en|zh)$", example = "zh")]
+    pub headers: Option<String>,
+}
+
+impl FileQuery {
+    fn parse(&self) -> Result<(Format, bool), ApiError> {
+        let zh = match self.headers.as_deref() {
+            None | Some("en") => false,
+            Some("zh") => true,
+            Some(_) => {
+                return Err(ApiError::BadRequest {
+                    detail: "headers is `en` or `zh`".into(),
+                    errors: vec![FieldError::new("headers", "invalid", "use en or zh")],
+                });
+            }
+        };
+        Ok((self.format.unwrap_or(Format::Xlsx), zh))
+    }
+}
+
+fn file(table: &Table<'_>, format: Format, name: &str) -> Result<HttpResponse, ApiError> {
+    let bytes = table.write(format).map_err(ApiError::Internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type(format.content_type())
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}.{}\"", format.extension()),
+        ))
+        .body(bytes))
+}
+
+/// The member import's template: the columns and one example row.
+#[utoipa::path(
+    operation_id = "member_import_template",
+    tag = "imports",
+    params(FileQuery),
+    responses((status = 200, description = "The template", content(
+        (String = "text/csv"),
+        (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )))
+)]
+#[get("/imports/members/template")]
+pub async fn member_template(
+    _caller: Principal,
+    query: ApiQuery<FileQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (format, zh) = query.0.parse()?;
+    file(&members::template(zh), format, "members-template")
+}
+
+/// An alliance's current members in the import's columns: edit the file
+/// and import it again.
+#[utoipa::path(
+    operation_id = "export_members",
+    tag = "imports",
+    params(("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"), FileQuery),
+    responses((status = 200, description = "The members", content(
+        (String = "text/csv"),
+        (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )))
+)]
+#[get("/alliances/{id}/exports/members")]
+pub async fn export_members(
+    db: web::Data<Db>,
+    _caller: Principal,
+    id: web::Path<String>,
+    query: ApiQuery<FileQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (format, zh) = query.0.parse()?;
+    let id = id.into_inner();
+    let name = format!("{id}-members");
+    let table = db.read(move |c| members::export(c, &id, zh)).await?;
+    file(&table, format, &name)
+}

@@ -1,0 +1,118 @@
+//! Imports from spreadsheets (CSV, XLSX): every row is checked, a dry run
+//! reports what would happen, and a real run writes all rows in one
+//! transaction or none. The report follows DHIS2's import summary: counts
+//! of what was created, updated and left alone, and a conflict per rejected
+//! cell with its row and column.
+
+pub mod members;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One column of an import: the key the API uses, and the Chinese header a
+/// secretariat's spreadsheet may use instead.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub key: &'static str,
+    pub zh: &'static str,
+    pub required: bool,
+}
+
+/// Why a row (or a cell of it) was rejected.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ImportConflict {
+    /// The row as the spreadsheet numbers it (the header is row 1).
+    #[schema(example = 14)]
+    pub row: usize,
+    /// The column's key, when one cell is at fault.
+    #[schema(example = "uscc")]
+    pub column: Option<String>,
+    #[schema(example = "invalid")]
+    pub code: String,
+    #[schema(example = "check character is 'X' but the code requires 'W'")]
+    pub message: String,
+}
+
+/// What an import did, or would do.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct ImportReport {
+    /// `true`: nothing was written; the counts say what a real run would do.
+    pub dry_run: bool,
+    /// Data rows read (blank rows are skipped).
+    #[schema(example = 1000)]
+    pub rows: usize,
+    pub organizations_created: usize,
+    pub organizations_updated: usize,
+    pub memberships_created: usize,
+    pub memberships_updated: usize,
+    /// Rows that matched what is recorded and changed nothing.
+    pub unchanged: usize,
+    /// Every rejected cell or row. A real run with conflicts writes nothing.
+    pub conflicts: Vec<ImportConflict>,
+}
+
+impl ImportReport {
+    pub fn conflict(
+        &mut self,
+        row: usize,
+        column: Option<&str>,
+        code: &str,
+        message: impl Into<String>,
+    ) {
+        self.conflicts.push(ImportConflict {
+            row,
+            column: column.map(str::to_owned),
+            code: code.to_owned(),
+            message: message.into(),
+        });
+    }
+}
+
+/// Where each known column is in a sheet's header row. Headers may be the
+/// keys or the Chinese names; an unknown or repeated header, or a missing
+/// required one, is an error naming it.
+pub fn locate(
+    columns: &[Column],
+    headers: &[String],
+) -> Result<Vec<Option<usize>>, Vec<(String, String)>> {
+    let mut at = vec![None; columns.len()];
+    let mut errors = vec![];
+    for (i, h) in headers.iter().enumerate() {
+        if h.is_empty() {
+            continue;
+        }
+        match columns
+            .iter()
+            .position(|c| c.key.eq_ignore_ascii_case(h) || c.zh == h)
+        {
+            Some(c) if at[c].is_some() => {
+                errors.push((h.clone(), format!("the column `{h}` appears twice")))
+            }
+            Some(c) => at[c] = Some(i),
+            None => errors.push((
+                h.clone(),
+                format!(
+                    "unknown column `{h}`; the columns are {}",
+                    columns
+                        .iter()
+                        .map(|c| format!("{} ({})", c.key, c.zh))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        }
+    }
+    for (c, col) in columns.iter().enumerate() {
+        if col.required && at[c].is_none() {
+            errors.push((
+                col.key.to_owned(),
+                format!("the column `{}` ({}) is required", col.key, col.zh),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(at)
+    } else {
+        Err(errors)
+    }
+}
