@@ -166,6 +166,8 @@ fn apply(tx: &mut Tx<'_>, file: &SeedFile) -> Result<SeedReport, ApiError> {
                         region: None,
                         website: None,
                         external_refs: vec![],
+                        certification: None,
+                        former_names: vec![],
                     },
                 )?
             }

@@ -736,6 +736,101 @@ async fn the_council_keeps_its_rules(app: TestApp) {
     res.problem(422);
 }
 
+async fn organizations_carry_certification_and_former_names(app: TestApp) {
+    let admin = app.admin();
+    let res = app
+        .post(
+            "/api/v1/organizations",
+            &admin,
+            &json!({
+                "slug": "certified-co", "kind": "enterprise", "name_zh": "旧名称科技有限公司",
+                "uscc": "91120116MA05JR6K3W",
+                "certification": {"level": "municipal", "certified_on": "2024-06-01", "expires_on": "2027-05-31"}
+            }),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let org = res.json();
+    assert_eq!(org["registration_category"], "enterprise");
+    assert_eq!(org["certification"]["level"], "municipal");
+    // Only enterprises are certified; a certification does not end before it starts.
+    let res = app
+        .post(
+            "/api/v1/organizations",
+            &admin,
+            &json!({"slug": "cert-uni", "kind": "university", "name_zh": "某大学",
+                    "certification": {"level": "national", "certified_on": "2024-06-01"}}),
+        )
+        .await;
+    res.problem(422);
+    assert_eq!(res.field_errors()[0].0, "certification");
+    let res = app
+        .post(
+            "/api/v1/organizations",
+            &admin,
+            &json!({"slug": "cert-bad", "kind": "enterprise", "name_zh": "某公司",
+                    "certification": {"level": "national", "certified_on": "2024-06-01", "expires_on": "2024-01-01"}}),
+        )
+        .await;
+    res.problem(422);
+    assert_eq!(res.field_errors()[0].0, "certification.expires_on");
+    app.create_org("uncertified-co", "未认证公司").await;
+    let slugs = |q: &'static str| {
+        let app = &app;
+        async move {
+            app.get(&format!("/api/v1/organizations{q}"), &app.viewer())
+                .await
+                .json()["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["slug"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        slugs("?certification=municipal").await,
+        vec!["certified-co"]
+    );
+    assert_eq!(
+        slugs("?certified_on=2025-01-01").await,
+        vec!["certified-co"]
+    );
+    assert!(slugs("?certified_on=2028-01-01").await.is_empty());
+    assert!(slugs("?certification=national").await.is_empty());
+
+    // A rename keeps the old name, and `q` still finds the organisation by it.
+    let res = app
+        .patch(
+            "/api/v1/organizations/certified-co",
+            &admin,
+            &json!({"name_zh": "新名称科技有限公司"}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let renamed = res.json();
+    assert_eq!(renamed["former_names"][0]["name_zh"], "旧名称科技有限公司");
+    assert!(renamed["former_names"][0]["used_until"].is_string());
+    assert_eq!(
+        slugs("?q=%E6%97%A7%E5%90%8D%E7%A7%B0").await,
+        vec!["certified-co"]
+    );
+    assert_eq!(
+        slugs("?q=%E6%96%B0%E5%90%8D%E7%A7%B0").await,
+        vec!["certified-co"]
+    );
+
+    // The certification is the secretariats' to set, not the member's.
+    let member = app.token_for(Role::Member, &[], Some("certified-co"));
+    app.patch(
+        "/api/v1/organizations/certified-co",
+        &member,
+        &json!({"certification": null}),
+    )
+    .await
+    .problem(403);
+}
+
 on_both_engines!(
     the_seeded_alliances_have_their_platforms,
     a_secretariat_records_for_its_own_alliance_only,
@@ -743,4 +838,5 @@ on_both_engines!(
     platforms_keep_their_rules,
     membership_history_records_each_change,
     the_council_keeps_its_rules,
+    organizations_carry_certification_and_former_names,
 );

@@ -32,7 +32,12 @@ fn headers() -> Vec<String> {
 fn row(i: usize) -> Vec<String> {
     vec![
         format!("import-co-{i:04}"),
-        if i.is_multiple_of(2) { "enterprise" } else { "企业" }.to_owned(),
+        if i.is_multiple_of(2) {
+            "enterprise"
+        } else {
+            "企业"
+        }
+        .to_owned(),
         format!("导入测试企业{i:04}号"),
         format!("teda-hr:E{i:04}"),
         "member".to_owned(),

@@ -52,8 +52,9 @@ fn every_operation_is_described_completely() {
                 if matches!(method.as_str(), "post" | "patch" | "put") {
                     let bodies = op["requestBody"]["content"].as_object();
                     assert!(
-                        bodies.is_some_and(|b| !b.is_empty()
-                            && b.values().all(|c| c["schema"].is_object())),
+                        bodies.is_some_and(
+                            |b| !b.is_empty() && b.values().all(|c| c["schema"].is_object())
+                        ),
                         "{id} has no body schema"
                     );
                     assert!(responses.contains_key("422"), "{id} lacks 422");

@@ -1,7 +1,7 @@
 //! `/organizations`: one record per real body, shared across alliances.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -14,7 +14,7 @@ use crate::db::organizations::{self, OrganizationFilter};
 use crate::db::page::PageRequest;
 use crate::db::write::Precondition;
 use crate::domain::organization::{
-    NewOrganization, Organization, OrganizationKind, OrganizationPatch,
+    CertificationLevel, NewOrganization, Organization, OrganizationKind, OrganizationPatch,
 };
 use crate::domain::{ExternalSystem, Name, Versioned};
 use crate::error::ApiError;
@@ -38,6 +38,11 @@ pub struct OrganizationQuery {
     pub external_ref: Option<String>,
     /// Only organisations changed at or after this time (RFC 3339).
     pub updated_since: Option<DateTime<Utc>>,
+    /// Only enterprises with this 产教融合型企业 certification level.
+    pub certification: Option<CertificationLevel>,
+    /// Only enterprises whose certification holds on this day.
+    #[param(example = "2025-12-31")]
+    pub certified_on: Option<NaiveDate>,
     /// Page size, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200, example = 50)]
     pub limit: Option<i64>,
@@ -84,6 +89,8 @@ pub async fn list(
         uscc: q.uscc.map(|u| u.trim().to_ascii_uppercase()),
         external_ref,
         updated_since: q.updated_since.map(|t| t.naive_utc()),
+        certification: q.certification,
+        certified_on: q.certified_on,
     };
     let page = db
         .read(move |c| organizations::list(c, &filter, &page))

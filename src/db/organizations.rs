@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::page::{Page, PageRequest};
@@ -14,8 +14,8 @@ use super::write::{Action, Change, Precondition, Tx, unchanged};
 use super::{AnyConnection, Backend, contains_pattern, lower, new_id, stored, utc};
 use crate::auth::Role;
 use crate::domain::organization::{
-    ExternalRef, NewOrganization, Organization, OrganizationKind, OrganizationPatch,
-    OrganizationSummary,
+    Certification, CertificationLevel, ExternalRef, FormerName, NewOrganization, Organization,
+    OrganizationKind, OrganizationPatch, OrganizationSummary, RegistrationCategory, check,
 };
 use crate::domain::{ExternalSystem, Name, Slug, Url, Uscc};
 use crate::error::{ApiError, FieldError};
@@ -34,6 +34,10 @@ struct OrganizationRow {
     version: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    certification_level: Option<String>,
+    certified_on: Option<NaiveDate>,
+    certification_expires_on: Option<NaiveDate>,
+    former_names: String,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -46,6 +50,12 @@ struct RefRow {
 
 impl OrganizationRow {
     fn into_resource(self, refs: Vec<ExternalRef>) -> Result<Organization, ApiError> {
+        let mut org = self.into_resource_raw(refs)?;
+        org.registration_category = org.uscc.as_ref().map(RegistrationCategory::of);
+        Ok(org)
+    }
+
+    fn into_resource_raw(self, refs: Vec<ExternalRef>) -> Result<Organization, ApiError> {
         Ok(Organization {
             slug: stored("slug", Slug::parse(&self.slug))?,
             kind: stored("kind", self.kind.parse())?,
@@ -64,6 +74,16 @@ impl OrganizationRow {
                 self.website.as_deref().map(Url::parse).transpose(),
             )?,
             external_refs: refs,
+            certification: match (self.certification_level, self.certified_on) {
+                (Some(level), Some(certified_on)) => Some(Certification {
+                    level: stored("certification_level", level.parse())?,
+                    certified_on,
+                    expires_on: self.certification_expires_on,
+                }),
+                _ => None,
+            },
+            former_names: stored("former_names", serde_json::from_str(&self.former_names))?,
+            registration_category: None,
             version: self.version,
             created_at: utc(self.created_at),
             updated_at: utc(self.updated_at),
@@ -84,6 +104,13 @@ impl OrganizationRow {
             version: o.version,
             created_at: o.created_at.naive_utc(),
             updated_at: o.updated_at.naive_utc(),
+            certification_level: o
+                .certification
+                .as_ref()
+                .map(|c| c.level.as_str().to_owned()),
+            certified_on: o.certification.as_ref().map(|c| c.certified_on),
+            certification_expires_on: o.certification.as_ref().and_then(|c| c.expires_on),
+            former_names: serde_json::to_string(&o.former_names).unwrap_or_else(|_| "[]".into()),
         }
     }
 }
@@ -107,6 +134,9 @@ pub struct OrganizationFilter {
     /// Holds this external reference.
     pub external_ref: Option<(String, String)>,
     pub updated_since: Option<NaiveDateTime>,
+    pub certification: Option<CertificationLevel>,
+    /// Certified (at any level, or the one asked for) and valid that day.
+    pub certified_on: Option<NaiveDate>,
 }
 
 /// External references of these organisations, in one query.
@@ -189,12 +219,27 @@ pub fn list(
             .select(organization_refs::organization_id);
         query = query.filter(organizations::id.eq_any(holders));
     }
+    if let Some(level) = f.certification {
+        query = query.filter(organizations::certification_level.eq(level.as_str()));
+    }
+    if let Some(day) = f.certified_on {
+        query = query.filter(
+            organizations::certified_on.le(day).and(
+                organizations::certification_expires_on
+                    .is_null()
+                    .or(organizations::certification_expires_on.ge(day)),
+            ),
+        );
+    }
     if let Some(q) = &f.q {
         let pattern = contains_pattern(q);
         query = query.filter(
             organizations::name_zh
                 .like(pattern.clone())
                 .escape('\\')
+                .or(organizations::former_names
+                    .like(pattern.clone())
+                    .escape('\\'))
                 .or(lower(organizations::name_en)
                     .like(pattern.to_lowercase())
                     .escape('\\'))
@@ -304,14 +349,18 @@ pub fn create(tx: &mut Tx<'_>, new: NewOrganization) -> Result<Organization, Api
         kind: new.kind,
         name_zh: new.name_zh,
         name_en: new.name_en,
-        uscc: new.uscc,
         region: new.region,
         website: new.website,
         external_refs: new.external_refs,
+        registration_category: new.uscc.as_ref().map(RegistrationCategory::of),
+        uscc: new.uscc,
+        certification: new.certification,
+        former_names: new.former_names,
         version: 1,
         created_at: now,
         updated_at: now,
     };
+    checked(&org)?;
     ensure_unique(tx.conn, &org, true)?;
     diesel::insert_into(organizations::table)
         .values(OrganizationRow::from_resource(&org))
@@ -389,13 +438,21 @@ fn update_inner(
     ensure_editor(tx, &before)?;
     pre.check(&before)?;
     let mut after = before.clone();
+    let explicit_former_names = patch.former_names.is_some();
     patch.apply(&mut after);
+    if after.name_zh != before.name_zh && !explicit_former_names {
+        after.former_names.push(FormerName {
+            name_zh: before.name_zh.clone(),
+            used_until: tianjin_today(),
+        });
+    }
     if unchanged(&before, &after) {
         return Ok(before);
     }
     if tx.principal.role == Role::Member {
         ensure_member_owned(&before, &after, claimed)?;
     }
+    checked(&after)?;
     ensure_unique(tx.conn, &after, false)?;
     after.version += 1;
     after.updated_at = utc(tx.now());
@@ -426,8 +483,15 @@ fn update_inner(
     Ok(after)
 }
 
-/// Deletes an organisation that never belonged to an alliance (a mistaken
-/// entry). One with memberships stays: membership history is never deleted.
+fn checked(o: &Organization) -> Result<(), ApiError> {
+    check(o).map_err(|(field, message)| ApiError::invalid(field, "inconsistent", message))
+}
+
+/// The calendar day in Tianjin (UTC+8), for dates the service records itself.
+fn tianjin_today() -> NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
 /// The summaries, and versions, of the organisations with these ids.
 pub fn summaries(
     conn: &mut AnyConnection,
@@ -467,6 +531,8 @@ pub fn named(conn: &mut AnyConnection, key: &str, field: &str) -> Result<Organiz
     }
 }
 
+/// Deletes an organisation that never belonged to an alliance (a mistaken
+/// entry). One with memberships stays: membership history is never deleted.
 pub fn delete(tx: &mut Tx<'_>, key: &str, pre: &Precondition) -> Result<(), ApiError> {
     tx.principal.ensure_admin("delete organizations")?;
     let before = find(tx.conn, key)?;
@@ -542,8 +608,18 @@ fn ensure_member_owned(
         ("name_zh", before.name_zh != after.name_zh),
         ("uscc", before.uscc != after.uscc),
         ("external_refs", before.external_refs != refs_after),
+        ("certification", before.certification != after.certification),
+        ("former_names", before.former_names != after.former_names),
     ];
-    let errors: Vec<FieldError> = changed
+    // And whatever else is not member-owned: `before` with the member-owned
+    // fields (and a claimed reference) of `after` must be `after`.
+    let mut allowed = before.clone();
+    allowed.name_en = after.name_en.clone();
+    allowed.region = after.region.clone();
+    allowed.website = after.website.clone();
+    allowed.external_refs = after.external_refs.clone();
+    let other_change = changed.iter().all(|(_, c)| !c) && !unchanged(&allowed, after);
+    let mut errors: Vec<FieldError> = changed
         .iter()
         .filter(|(_, c)| *c)
         .map(|(field, _)| {
@@ -554,6 +630,13 @@ fn ensure_member_owned(
             )
         })
         .collect();
+    if other_change {
+        errors.push(FieldError::new(
+            "body",
+            "not_owned",
+            "a member token may change only name_en, region and website",
+        ));
+    }
     if errors.is_empty() {
         Ok(())
     } else {
@@ -643,6 +726,9 @@ pub fn upsert_by_ref(
         region: Some(body.region),
         website: Some(body.website),
         external_refs: Some(refs),
+        // Kept when the body leaves them out: member systems do not know them.
+        certification: body.certification.map(Some),
+        former_names: (!body.former_names.is_empty()).then_some(body.former_names),
     };
     update_inner(tx, &existing.id, patch, pre, Some(&reference)).map(|org| (org, false))
 }

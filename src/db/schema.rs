@@ -40,6 +40,10 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        certification_level -> Nullable<Text>,
+        certified_on -> Nullable<Date>,
+        certification_expires_on -> Nullable<Date>,
+        former_names -> Text,
     }
 }
 

@@ -101,6 +101,8 @@ mod tests {
         spelled_alike(Sector::ALL);
         spelled_alike(DocumentKind::ALL);
         spelled_alike(OrganizationKind::ALL);
+        spelled_alike(super::organization::CertificationLevel::ALL);
+        spelled_alike(super::organization::RegistrationCategory::ALL);
         spelled_alike(MembershipRole::ALL);
         spelled_alike(MembershipStatus::ALL);
         spelled_alike(super::membership::MembershipChangeField::ALL);

@@ -1,4 +1,4 @@
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -21,6 +21,83 @@ text_enum!(
         Other = "other",
     }
 );
+
+text_enum!(
+    CertificationLevel {
+        /// 国家产教融合型企业.
+        National = "national",
+        /// 天津市产教融合型企业.
+        Municipal = "municipal",
+    }
+);
+
+/// The 产教融合型企业 certification of an enterprise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"level": "municipal", "certified_on": "2024-06-01", "expires_on": "2027-05-31"}))]
+pub struct Certification {
+    pub level: CertificationLevel,
+    pub certified_on: NaiveDate,
+    /// `null`: no expiry recorded.
+    pub expires_on: Option<NaiveDate>,
+}
+
+impl Certification {
+    /// Whether the certification holds on `day`.
+    pub fn valid_on(&self, day: NaiveDate) -> bool {
+        self.certified_on <= day && self.expires_on.is_none_or(|e| day <= e)
+    }
+}
+
+/// A name the organisation went by (曾用名), up to the day it changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name_zh": "天津开发区管委会", "used_until": "2019-12-31"}))]
+pub struct FormerName {
+    #[schema(value_type = String)]
+    pub name_zh: Name,
+    pub used_until: NaiveDate,
+}
+
+text_enum!(
+    /// What the registration authority code of a USCC (its first two
+    /// characters) says about the body: a hint, never applied to `kind`.
+    RegistrationCategory {
+        /// 11: 机关.
+        GovernmentAgency = "government_agency",
+        /// 12: 事业单位 (most public universities, colleges and institutes).
+        PublicInstitution = "public_institution",
+        /// 51: 社会团体 (associations).
+        SocialOrganization = "social_organization",
+        /// 52: 民办非企业单位 (many private schools).
+        PrivateNonEnterprise = "private_non_enterprise",
+        /// 53: 基金会.
+        Foundation = "foundation",
+        /// 91: 企业.
+        Enterprise = "enterprise",
+        /// 92: 个体工商户.
+        IndividualBusiness = "individual_business",
+        /// 93: 农民专业合作社.
+        Cooperative = "cooperative",
+        Other = "other",
+    }
+);
+
+impl RegistrationCategory {
+    pub fn of(uscc: &Uscc) -> RegistrationCategory {
+        match uscc.as_str().get(..2) {
+            Some("11") => RegistrationCategory::GovernmentAgency,
+            Some("12") => RegistrationCategory::PublicInstitution,
+            Some("51") => RegistrationCategory::SocialOrganization,
+            Some("52") => RegistrationCategory::PrivateNonEnterprise,
+            Some("53") => RegistrationCategory::Foundation,
+            Some("91") => RegistrationCategory::Enterprise,
+            Some("92") => RegistrationCategory::IndividualBusiness,
+            Some("93") => RegistrationCategory::Cooperative,
+            _ => RegistrationCategory::Other,
+        }
+    }
+}
 
 /// The id a member organisation's own system uses for this organisation.
 /// At most one organisation holds a given `{system, id}`.
@@ -53,6 +130,12 @@ pub struct Organization {
     #[schema(value_type = Option<String>, example = "https://www.nankai.edu.cn/")]
     pub website: Option<Url>,
     pub external_refs: Vec<ExternalRef>,
+    /// 产教融合型企业 certification (enterprises only).
+    pub certification: Option<Certification>,
+    /// Names it went by before (曾用名); `q` finds them too.
+    pub former_names: Vec<FormerName>,
+    /// Read only: what the USCC's registration code says about the body.
+    pub registration_category: Option<RegistrationCategory>,
     #[schema(example = 1)]
     pub version: i64,
     pub created_at: DateTime<Utc>,
@@ -119,6 +202,11 @@ pub struct NewOrganization {
         custom(function = "distinct_refs")
     )]
     pub external_refs: Vec<ExternalRef>,
+    /// 产教融合型企业 certification; enterprises only.
+    pub certification: Option<Certification>,
+    #[serde(default)]
+    #[validate(length(max = 20, message = "at most 20 former names"))]
+    pub former_names: Vec<FormerName>,
 }
 
 /// Changes some fields of an organisation: absent fields stay as they are,
@@ -162,6 +250,16 @@ pub struct OrganizationPatch {
         custom(function = "distinct_refs")
     )]
     pub external_refs: Option<Vec<ExternalRef>>,
+    /// Secretariat-owned; enterprises only; `null` removes it.
+    #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
+    #[schema(value_type = Option<Certification>)]
+    pub certification: Option<Option<Certification>>,
+    /// Secretariat-owned; replaces the list. Without it, a change of
+    /// `name_zh` adds the old name, used until the day of the change.
+    #[serde(default, deserialize_with = "crate::domain::patch::present")]
+    #[schema(nullable = false)]
+    #[validate(length(max = 20, message = "at most 20 former names"))]
+    pub former_names: Option<Vec<FormerName>>,
 }
 
 impl OrganizationPatch {
@@ -187,7 +285,42 @@ impl OrganizationPatch {
         if let Some(v) = self.external_refs {
             o.external_refs = v;
         }
+        if let Some(v) = self.certification {
+            o.certification = v;
+        }
+        if let Some(v) = self.former_names {
+            o.former_names = v;
+        }
+        o.registration_category = o.uscc.as_ref().map(RegistrationCategory::of);
     }
+}
+
+/// The rules an organisation keeps whatever the request: only enterprises
+/// are certified, and a certification does not expire before it starts.
+pub fn check(o: &Organization) -> Result<(), (&'static str, String)> {
+    if let Some(c) = &o.certification {
+        if o.kind != OrganizationKind::Enterprise {
+            return Err((
+                "certification",
+                format!(
+                    "only enterprises are certified as 产教融合型企业, not a {}",
+                    o.kind
+                ),
+            ));
+        }
+        if let Some(e) = c.expires_on
+            && e < c.certified_on
+        {
+            return Err((
+                "certification.expires_on",
+                format!(
+                    "expires_on ({e}) is before certified_on ({})",
+                    c.certified_on
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The same `{system, id}` may not be listed twice.

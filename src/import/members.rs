@@ -352,6 +352,8 @@ fn run_row(tx: &mut Tx<'_>, alliance_id: &str, row: MemberRow) -> Result<RowOutc
                     region: row.region.clone(),
                     website: row.website.clone(),
                     external_refs: row.external_ref.clone().into_iter().collect(),
+                    certification: None,
+                    former_names: vec![],
                 },
             )?
         }
@@ -424,6 +426,8 @@ fn run_row(tx: &mut Tx<'_>, alliance_id: &str, row: MemberRow) -> Result<RowOutc
                 refs.push(r);
                 refs
             }),
+            certification: None,
+            former_names: None,
         };
         let after = organizations::update(tx, &org.id, patch, &Precondition::None)?;
         out.org_updated = after.version != org.version;
