@@ -831,6 +831,74 @@ async fn organizations_carry_certification_and_former_names(app: TestApp) {
     .problem(403);
 }
 
+async fn every_list_comes_as_a_file(app: TestApp) {
+    use alliance_api::tabular::{self, Format};
+    app.seed().await;
+    let teda = secretariat(&app, "teda-biomedicine");
+    let res = app
+        .post(
+            "/api/v1/alliances/teda-biomedicine/activities",
+            &teda,
+            &json!({"kind": "training", "title": "导出测试培训", "starts_on": "2025-07-14",
+                    "figures": {"persons": 40, "person_times": 120}}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let lists = [
+        ("memberships", 14, "角色"),
+        ("platforms", 4, "名称"),
+        ("activities", 1, "人次"),
+        ("council-seats", 0, "职务"),
+    ];
+    for (list, rows, zh_header) in lists {
+        for format in [Format::Csv, Format::Xlsx] {
+            let name = if format == Format::Csv { "csv" } else { "xlsx" };
+            let res = app
+                .get(
+                    &format!(
+                        "/api/v1/alliances/teda-biomedicine/{list}?format={name}&headers=zh&limit=2"
+                    ),
+                    &app.viewer(),
+                )
+                .await;
+            assert_eq!(res.status, 200, "{list}: {}", res.text());
+            let sheet = tabular::read(format, &res.body).unwrap();
+            assert!(
+                sheet.headers.iter().any(|h| h == zh_header),
+                "{list}: {:?}",
+                sheet.headers
+            );
+            // Every record, not one page.
+            assert_eq!(sheet.rows.len(), rows, "{list} as {name}");
+        }
+    }
+    // `Accept` works as well as `format`, with English keys by default.
+    let res = app
+        .send(
+            app.client
+                .get(app.url("/api/v1/alliances/teda-biomedicine/activities?kind=training"))
+                .bearer_auth(app.viewer())
+                .insert_header(("Accept", "text/csv")),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert!(res.header("content-type").unwrap().starts_with("text/csv"));
+    let sheet = tabular::read(Format::Csv, &res.body).unwrap();
+    let col = sheet
+        .headers
+        .iter()
+        .position(|h| h == "person_times")
+        .unwrap();
+    assert_eq!(sheet.rows[0].cells[col], "120");
+    app.get(
+        "/api/v1/alliances/teda-biomedicine/platforms?format=pdf",
+        &app.viewer(),
+    )
+    .await
+    .problem(400);
+}
+
 on_both_engines!(
     the_seeded_alliances_have_their_platforms,
     a_secretariat_records_for_its_own_alliance_only,
@@ -839,4 +907,5 @@ on_both_engines!(
     membership_history_records_each_change,
     the_council_keeps_its_rules,
     organizations_carry_certification_and_former_names,
+    every_list_comes_as_a_file,
 );

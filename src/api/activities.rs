@@ -7,6 +7,7 @@ use utoipa::IntoParams;
 
 use super::List;
 use super::extract::{ApiJson, ApiQuery, IfMatch, changed, item};
+use super::files::{self, HeaderLang};
 use super::idempotency::{self, IdempotencyKey, IdempotencyKeyHeader};
 use crate::auth::Principal;
 use crate::db::Db;
@@ -15,6 +16,7 @@ use crate::db::page::PageRequest;
 use crate::db::write::Precondition;
 use crate::domain::activity::{Activity, ActivityKind, ActivityPatch, NewActivity};
 use crate::error::ApiError;
+use crate::tabular::{Format, SpreadsheetFile};
 
 const ALLIANCE_ID: &str = "Alliance id or slug";
 const ACTIVITY_ID: &str = "Activity id";
@@ -41,6 +43,11 @@ pub struct ActivityQuery {
     /// `next_cursor` of the previous page.
     #[param(pattern = "^([0-9a-f]{2}){0,64}$")]
     pub cursor: Option<String>,
+    /// `csv` or `xlsx`: every matching record as a file instead of a JSON
+    /// page (`Accept: text/csv` or the XLSX type does the same).
+    pub format: Option<Format>,
+    /// The file's column headers: `en` (the keys, default) or `zh`.
+    pub headers: Option<HeaderLang>,
 }
 
 /// Lists an alliance's activities.
@@ -48,10 +55,15 @@ pub struct ActivityQuery {
     operation_id = "list_activities",
     tag = "activities",
     params(("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"), ActivityQuery),
-    responses((status = 200, description = "A page of activities", body = List<Activity>))
+    responses((status = 200, description = "A page, or with `format` every matching record as a file", content(
+        (List<Activity> = "application/json"),
+        (String = "text/csv"),
+        (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )))
 )]
 #[get("/alliances/{id}/activities")]
 pub async fn list(
+    req: HttpRequest,
     db: web::Data<Db>,
     _caller: Principal,
     id: web::Path<String>,
@@ -67,6 +79,15 @@ pub async fn list(
         platform_id: q.platform,
     };
     let id = id.into_inner();
+    if let Some(format) = files::wanted(&req, q.format) {
+        let name = format!("{id}-activities");
+        let all = db
+            .read(move |c| {
+                files::all_pages(|p| activities::list(c, &id, &filter, p), |x| x.id.clone())
+            })
+            .await?;
+        return files::download(&all, format, q.headers.unwrap_or_default(), &name);
+    }
     let page = db
         .read(move |c| activities::list(c, &id, &filter, &page))
         .await?;

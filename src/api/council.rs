@@ -8,6 +8,7 @@ use utoipa::IntoParams;
 
 use super::List;
 use super::extract::{ApiJson, ApiQuery, IfMatch, changed, item};
+use super::files::{self, HeaderLang};
 use super::idempotency::{self, IdempotencyKey, IdempotencyKeyHeader};
 use crate::auth::Principal;
 use crate::db::Db;
@@ -16,6 +17,7 @@ use crate::db::page::PageRequest;
 use crate::db::write::Precondition;
 use crate::domain::council::{Council, CouncilSeat, CouncilSeatPatch, NewCouncilSeat, Position};
 use crate::error::{ApiError, FieldError};
+use crate::tabular::{Format, SpreadsheetFile};
 
 const ALLIANCE_ID: &str = "Alliance id or slug";
 const SEAT_ID: &str = "Council seat id";
@@ -84,6 +86,11 @@ pub struct SeatQuery {
     /// `next_cursor` of the previous page.
     #[param(pattern = "^([0-9a-f]{2}){0,64}$")]
     pub cursor: Option<String>,
+    /// `csv` or `xlsx`: every matching record as a file instead of a JSON
+    /// page (`Accept: text/csv` or the XLSX type does the same).
+    pub format: Option<Format>,
+    /// The file's column headers: `en` (the keys, default) or `zh`.
+    pub headers: Option<HeaderLang>,
 }
 
 /// Lists every seat of an alliance's council, past and present.
@@ -91,10 +98,15 @@ pub struct SeatQuery {
     operation_id = "list_council_seats",
     tag = "council",
     params(("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"), SeatQuery),
-    responses((status = 200, description = "A page of seats", body = List<CouncilSeat>))
+    responses((status = 200, description = "A page, or with `format` every matching record as a file", content(
+        (List<CouncilSeat> = "application/json"),
+        (String = "text/csv"),
+        (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )))
 )]
 #[get("/alliances/{id}/council-seats")]
 pub async fn list(
+    req: HttpRequest,
     db: web::Data<Db>,
     _caller: Principal,
     id: web::Path<String>,
@@ -107,6 +119,15 @@ pub async fn list(
         term_number: q.term,
     };
     let id = id.into_inner();
+    if let Some(format) = files::wanted(&req, q.format) {
+        let name = format!("{id}-council");
+        let all = db
+            .read(move |c| {
+                files::all_pages(|p| council::list(c, &id, &filter, p), |x| x.id.clone())
+            })
+            .await?;
+        return files::download(&all, format, q.headers.unwrap_or_default(), &name);
+    }
     let page = db
         .read(move |c| council::list(c, &id, &filter, &page))
         .await?;

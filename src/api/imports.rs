@@ -6,6 +6,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::extract::{ApiQuery, Upload};
+use super::files::HeaderLang;
 use super::idempotency::{self, Answer, IdempotencyKey, IdempotencyKeyHeader};
 use crate::auth::Principal;
 use crate::db::Db;
@@ -105,22 +106,12 @@ pub struct FileQuery {
     /// `csv` (UTF-8 with a byte-order mark, for Excel) or `xlsx` (default).
     pub format: Option<Format>,
     /// `zh` for Chinese column headers (default `en`: the column keys).
-    #[param(pattern = "^(en|zh)$", example = "zh")]
-    pub headers: Option<String>,
+    pub headers: Option<HeaderLang>,
 }
 
 impl FileQuery {
     fn parse(&self) -> Result<(Format, bool), ApiError> {
-        let zh = match self.headers.as_deref() {
-            None | Some("en") => false,
-            Some("zh") => true,
-            Some(_) => {
-                return Err(ApiError::BadRequest {
-                    detail: "headers is `en` or `zh`".into(),
-                    errors: vec![FieldError::new("headers", "invalid", "use en or zh")],
-                });
-            }
-        };
+        let zh = self.headers == Some(HeaderLang::Zh);
         Ok((self.format.unwrap_or(Format::Xlsx), zh))
     }
 }

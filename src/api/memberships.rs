@@ -7,6 +7,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::extract::{ApiJson, ApiQuery, IfMatch, changed, item};
+use super::files::{self, HeaderLang};
 use super::idempotency::{self, IdempotencyKey, IdempotencyKeyHeader};
 use super::{List, PageQuery};
 use crate::auth::Principal;
@@ -18,6 +19,7 @@ use crate::domain::membership::{
     Membership, MembershipChange, MembershipPatch, MembershipRole, MembershipStatus, NewMembership,
 };
 use crate::error::ApiError;
+use crate::tabular::{Format, SpreadsheetFile};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +35,11 @@ pub struct MembershipQuery {
     /// `next_cursor` of the previous page.
     #[param(pattern = "^([0-9a-f]{2}){0,64}$")]
     pub cursor: Option<String>,
+    /// `csv` or `xlsx`: every matching record as a file instead of a JSON
+    /// page (`Accept: text/csv` or the XLSX type does the same).
+    pub format: Option<Format>,
+    /// The file's column headers: `en` (the keys, default) or `zh`.
+    pub headers: Option<HeaderLang>,
 }
 
 impl MembershipQuery {
@@ -48,11 +55,28 @@ impl MembershipQuery {
 }
 
 async fn list(
+    req: HttpRequest,
     db: web::Data<Db>,
     owner: Owner,
     query: MembershipQuery,
 ) -> Result<HttpResponse, ApiError> {
+    let file = files::wanted(&req, query.format);
+    let headers = query.headers.unwrap_or_default();
     let (filter, page) = query.parse()?;
+    if let Some(format) = file {
+        let name = match &owner {
+            Owner::Alliance(k) | Owner::Organization(k) => format!("{k}-memberships"),
+        };
+        let all = db
+            .read(move |c| {
+                files::all_pages(
+                    |p| memberships::list(c, &owner, &filter, p),
+                    |m| m.id.clone(),
+                )
+            })
+            .await?;
+        return files::download(&all, format, headers, &name);
+    }
     let page = db
         .read(move |c| memberships::list(c, &owner, &filter, &page))
         .await?;
@@ -64,16 +88,21 @@ async fn list(
     operation_id = "list_alliance_memberships",
     tag = "memberships",
     params(("id" = String, Path, description = "Alliance id or slug", example = "teda-biomedicine"), MembershipQuery),
-    responses((status = 200, description = "A page of memberships", body = List<Membership>))
+    responses((status = 200, description = "A page of memberships, or with `format` every one as a file", content(
+        (List<Membership> = "application/json"),
+        (String = "text/csv"),
+        (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )))
 )]
 #[get("/alliances/{id}/memberships")]
 pub async fn list_for_alliance(
+    req: HttpRequest,
     db: web::Data<Db>,
     _caller: Principal,
     id: web::Path<String>,
     query: ApiQuery<MembershipQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    list(db, Owner::Alliance(id.into_inner()), query.0).await
+    list(req, db, Owner::Alliance(id.into_inner()), query.0).await
 }
 
 /// Lists the memberships of an organisation across alliances.
@@ -81,16 +110,21 @@ pub async fn list_for_alliance(
     operation_id = "list_organization_memberships",
     tag = "memberships",
     params(("id" = String, Path, description = "Organization id or slug", example = "tianjin-university"), MembershipQuery),
-    responses((status = 200, description = "A page of memberships", body = List<Membership>))
+    responses((status = 200, description = "A page of memberships, or with `format` every one as a file", content(
+        (List<Membership> = "application/json"),
+        (String = "text/csv"),
+        (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )))
 )]
 #[get("/organizations/{id}/memberships")]
 pub async fn list_for_organization(
+    req: HttpRequest,
     db: web::Data<Db>,
     _caller: Principal,
     id: web::Path<String>,
     query: ApiQuery<MembershipQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    list(db, Owner::Organization(id.into_inner()), query.0).await
+    list(req, db, Owner::Organization(id.into_inner()), query.0).await
 }
 
 /// Admits an organisation to an alliance (admin, or a secretariat of it).

@@ -7,6 +7,7 @@ pub mod alliances;
 pub mod changes;
 pub mod council;
 pub mod extract;
+pub mod files;
 pub mod health;
 pub mod idempotency;
 pub mod imports;

@@ -6,6 +6,7 @@ use utoipa::IntoParams;
 
 use super::List;
 use super::extract::{ApiJson, ApiQuery, IfMatch, changed, item};
+use super::files::{self, HeaderLang};
 use super::idempotency::{self, IdempotencyKey, IdempotencyKeyHeader};
 use crate::auth::Principal;
 use crate::db::Db;
@@ -14,6 +15,7 @@ use crate::db::platforms::{self, PlatformFilter};
 use crate::db::write::Precondition;
 use crate::domain::platform::{NewPlatform, Platform, PlatformKind, PlatformPatch, PlatformStatus};
 use crate::error::ApiError;
+use crate::tabular::{Format, SpreadsheetFile};
 
 const ALLIANCE_ID: &str = "Alliance id or slug";
 const PLATFORM_ID: &str = "Platform id";
@@ -30,6 +32,11 @@ pub struct PlatformQuery {
     /// `next_cursor` of the previous page.
     #[param(pattern = "^([0-9a-f]{2}){0,64}$")]
     pub cursor: Option<String>,
+    /// `csv` or `xlsx`: every matching record as a file instead of a JSON
+    /// page (`Accept: text/csv` or the XLSX type does the same).
+    pub format: Option<Format>,
+    /// The file's column headers: `en` (the keys, default) or `zh`.
+    pub headers: Option<HeaderLang>,
 }
 
 /// Lists an alliance's platforms.
@@ -37,10 +44,15 @@ pub struct PlatformQuery {
     operation_id = "list_platforms",
     tag = "platforms",
     params(("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"), PlatformQuery),
-    responses((status = 200, description = "A page of platforms", body = List<Platform>))
+    responses((status = 200, description = "A page, or with `format` every matching record as a file", content(
+        (List<Platform> = "application/json"),
+        (String = "text/csv"),
+        (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )))
 )]
 #[get("/alliances/{id}/platforms")]
 pub async fn list(
+    req: HttpRequest,
     db: web::Data<Db>,
     _caller: Principal,
     id: web::Path<String>,
@@ -53,6 +65,15 @@ pub async fn list(
         status: q.status,
     };
     let id = id.into_inner();
+    if let Some(format) = files::wanted(&req, q.format) {
+        let name = format!("{id}-platforms");
+        let all = db
+            .read(move |c| {
+                files::all_pages(|p| platforms::list(c, &id, &filter, p), |x| x.id.clone())
+            })
+            .await?;
+        return files::download(&all, format, q.headers.unwrap_or_default(), &name);
+    }
     let page = db
         .read(move |c| platforms::list(c, &id, &filter, &page))
         .await?;
