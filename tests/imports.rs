@@ -312,8 +312,84 @@ async fn exports_import_again(app: TestApp) {
         .problem(400);
 }
 
+async fn activities_import_with_names_and_rules(app: TestApp) {
+    use alliance_api::db::schema::activities;
+    app.seed().await;
+    let token = app.token_for(Role::Secretariat, &["teda-biomedicine"], None);
+    let url = "/api/v1/alliances/teda-biomedicine/imports/activities";
+    let file = |order_class_figures: &str, persons: &str| {
+        format!(
+            "类型,名称,开始日期,结束日期,平台,参与单位,人数（人）,人次,学时,学生数（人）,决议\n\
+             培训,骨干教师培训班,2025-07-14,2025-07-18,生物医药技术公共实训中心,nankai-university；天津医科大学,{persons},200,32,,\n\
+             理事会会议,理事会第二次会议,2025-03-18,,,teda-admin-committee,31,,,,审议年度计划；增补理事\n\
+             订单班,凯莱英订单班,2025-09-01,,,asymchem,,{order_class_figures},,45,\n"
+        )
+        .into_bytes()
+    };
+    let post = |query: &'static str, body: Vec<u8>| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            app.send(
+                app.client
+                    .post(app.url(&format!("{url}{query}")))
+                    .bearer_auth(&token)
+                    .content_type("text/csv"),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let count = || -> i64 {
+        activities::table
+            .count()
+            .get_result(&mut *app.conn())
+            .unwrap()
+    };
+    // An order-based class counts students, not person-times: row 4 is refused.
+    let res = post("?dry_run=true", file("60", "40")).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let report = res.json();
+    assert_eq!(conflicts(&report), vec![(4, "person_times".into())]);
+    assert_eq!(report["activities_created"], 2);
+    assert_eq!(count(), 0);
+    post("", file("60", "40")).await.problem(422);
+    assert_eq!(count(), 0);
+
+    let res = post("", file("", "40")).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["activities_created"], 3);
+    let listed = app
+        .get(
+            "/api/v1/alliances/teda-biomedicine/activities?kind=training",
+            &token,
+        )
+        .await
+        .json();
+    let training = &listed["items"][0];
+    assert_eq!(training["organizations"].as_array().unwrap().len(), 2);
+    assert!(training["platform_id"].is_string());
+    assert_eq!(training["figures"]["person_times"], 200);
+    // A re-run changes nothing; a changed figure updates that activity.
+    let res = post("", file("", "40")).await;
+    assert_eq!(res.json()["unchanged"], 3, "{}", res.text());
+    let res = post("", file("", "42")).await;
+    assert_eq!(res.json()["activities_updated"], 1, "{}", res.text());
+    assert_eq!(count(), 3);
+    let template = app
+        .get(
+            "/api/v1/imports/activities/template?format=xlsx&headers=zh",
+            &token,
+        )
+        .await;
+    assert_eq!(template.status, 200);
+    let sheet = tabular::read(Format::Xlsx, &template.body).unwrap();
+    assert_eq!(sheet.headers[7], "人次");
+}
+
 on_both_engines!(
     a_thousand_rows_all_or_nothing,
     csv_with_chinese_headers_and_bad_files,
     exports_import_again,
+    activities_import_with_names_and_rules,
 );

@@ -10,9 +10,10 @@ use super::files::HeaderLang;
 use super::idempotency::{self, Answer, IdempotencyKey, IdempotencyKeyHeader};
 use crate::auth::Principal;
 use crate::db::Db;
+use crate::db::Tx;
 use crate::error::{ApiError, FieldError};
-use crate::import::{self, ImportReport, members};
-use crate::tabular::{self, Format, SpreadsheetFile, Table};
+use crate::import::{self, ImportReport, activities, members};
+use crate::tabular::{self, Format, Sheet, SpreadsheetFile, Table};
 
 const ALLIANCE_ID: &str = "Alliance id or slug";
 
@@ -58,44 +59,111 @@ pub async fn import_members(
     query: ApiQuery<ImportQuery>,
     upload: Upload,
 ) -> Result<HttpResponse, ApiError> {
-    let dry_run = query.0.dry_run.unwrap_or(false);
-    let sheet = tabular::read(upload.format, &upload.bytes).map_err(|m| ApiError::BadRequest {
-        detail: m.clone(),
-        errors: vec![FieldError::new("body", "unreadable", m)],
-    })?;
-    let at = import::locate(members::COLUMNS, &sheet.headers).map_err(|errors| {
-        ApiError::Validation(
-            errors
-                .into_iter()
-                .map(|(column, m)| FieldError::new(format!("columns.{column}"), "invalid", m))
-                .collect(),
-        )
-    })?;
-    let mut report = ImportReport {
-        dry_run,
-        rows: sheet.rows.len(),
-        ..Default::default()
+    let how = Import {
+        columns: members::COLUMNS,
+        parse: members::parse,
+        run: members::run,
     };
-    let rows = members::parse(&sheet, &at, &mut report);
-    let id = id.into_inner();
-    let result = idempotency::once(&db, caller, key, upload.digest, move |tx| {
-        members::run(tx, &id, rows, &mut report)?;
-        // Nothing is kept from a dry run or a run with conflicts: the
-        // error rolls the transaction back, carrying the report out.
-        if dry_run || !report.conflicts.is_empty() {
-            return Err(ApiError::ImportRejected(Box::new(report)));
-        }
-        Ok(Answer {
-            status: 200,
-            location: None,
-            etag: None,
-            body: serde_json::to_string(&report).map_err(ApiError::internal)?,
+    how.run(db, caller, key, id.into_inner(), query.0, upload)
+        .await
+}
+
+/// Imports an alliance's activities from a spreadsheet (admin, or a
+/// secretariat of the alliance), like the member import: CSV or XLSX, keys
+/// or Chinese headers (`GET /imports/activities/template`), dry run, all or
+/// nothing. Platforms are named by name or id; participating organisations
+/// by slug, id or exact Chinese name, separated by `；`. A row with the kind,
+/// title and start day of a recorded activity updates it.
+#[utoipa::path(
+    operation_id = "import_activities",
+    tag = "imports",
+    params(("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"), ImportQuery, IdempotencyKeyHeader),
+    request_body(
+        description = "The spreadsheet",
+        content(
+            (String = "text/csv", example = "kind,title,starts_on,persons,person_times\ntraining,2025年生物医药骨干教师培训班,2025-07-14,40,200\n"),
+            (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )
+    ),
+    responses(
+        (status = 200, description = "Imported (or, in a dry run, what would be)", body = ImportReport),
+    )
+)]
+#[post("/alliances/{id}/imports/activities")]
+pub async fn import_activities(
+    db: web::Data<Db>,
+    caller: Principal,
+    key: IdempotencyKey,
+    id: web::Path<String>,
+    query: ApiQuery<ImportQuery>,
+    upload: Upload,
+) -> Result<HttpResponse, ApiError> {
+    let how = Import {
+        columns: activities::COLUMNS,
+        parse: activities::parse,
+        run: activities::run,
+    };
+    how.run(db, caller, key, id.into_inner(), query.0, upload)
+        .await
+}
+
+/// How one kind of import reads and writes its rows.
+struct Import<R> {
+    columns: &'static [import::Column],
+    parse: fn(&Sheet, &[Option<usize>], &mut ImportReport) -> Vec<R>,
+    run: fn(&mut Tx<'_>, &str, Vec<R>, &mut ImportReport) -> Result<(), ApiError>,
+}
+
+impl<R: Send + 'static> Import<R> {
+    async fn run(
+        self,
+        db: web::Data<Db>,
+        caller: Principal,
+        key: IdempotencyKey,
+        alliance: String,
+        query: ImportQuery,
+        upload: Upload,
+    ) -> Result<HttpResponse, ApiError> {
+        let dry_run = query.dry_run.unwrap_or(false);
+        let sheet =
+            tabular::read(upload.format, &upload.bytes).map_err(|m| ApiError::BadRequest {
+                detail: m.clone(),
+                errors: vec![FieldError::new("body", "unreadable", m)],
+            })?;
+        let at = import::locate(self.columns, &sheet.headers).map_err(|errors| {
+            ApiError::Validation(
+                errors
+                    .into_iter()
+                    .map(|(column, m)| FieldError::new(format!("columns.{column}"), "invalid", m))
+                    .collect(),
+            )
+        })?;
+        let mut report = ImportReport {
+            dry_run,
+            rows: sheet.rows.len(),
+            ..Default::default()
+        };
+        let rows = (self.parse)(&sheet, &at, &mut report);
+        let run = self.run;
+        let result = idempotency::once(&db, caller, key, upload.digest, move |tx| {
+            run(tx, &alliance, rows, &mut report)?;
+            // Nothing is kept from a dry run or a run with conflicts: the
+            // error rolls the transaction back, carrying the report out.
+            if dry_run || !report.conflicts.is_empty() {
+                return Err(ApiError::ImportRejected(Box::new(report)));
+            }
+            Ok(Answer {
+                status: 200,
+                location: None,
+                etag: None,
+                body: serde_json::to_string(&report).map_err(ApiError::internal)?,
+            })
         })
-    })
-    .await;
-    match result {
-        Err(ApiError::ImportRejected(report)) if dry_run => Ok(HttpResponse::Ok().json(report)),
-        other => other,
+        .await;
+        match result {
+            Err(ApiError::ImportRejected(report)) if dry_run => Ok(HttpResponse::Ok().json(report)),
+            other => other,
+        }
     }
 }
 
@@ -144,6 +212,25 @@ pub async fn member_template(
 ) -> Result<HttpResponse, ApiError> {
     let (format, zh) = query.0.parse()?;
     file(&members::template(zh), format, "members-template")
+}
+
+/// The activity import's template: the columns and one example row.
+#[utoipa::path(
+    operation_id = "activity_import_template",
+    tag = "imports",
+    params(FileQuery),
+    responses((status = 200, description = "The template", content(
+        (String = "text/csv"),
+        (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )))
+)]
+#[get("/imports/activities/template")]
+pub async fn activity_template(
+    _caller: Principal,
+    query: ApiQuery<FileQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (format, zh) = query.0.parse()?;
+    file(&activities::template(zh), format, "activities-template")
 }
 
 /// An alliance's current members in the import's columns: edit the file

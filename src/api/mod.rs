@@ -316,6 +316,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(activities::delete)
         .service(imports::import_members)
         .service(imports::member_template)
+        .service(imports::import_activities)
+        .service(imports::activity_template)
         .service(imports::export_members)
         .service(changes::list)
         .service(webhooks::list)

@@ -256,34 +256,19 @@ pub fn run(
                     report.unchanged += 1;
                 }
             }
-            Err(e) => row_conflict(report, number, e)?,
+            Err(e) => super::row_conflict(report, number, e, COLUMNS, column_of)?,
         }
     }
     Ok(())
 }
 
-/// A row's error as conflicts; an error no row causes is passed on.
-fn row_conflict(report: &mut ImportReport, row: usize, e: ApiError) -> Result<(), ApiError> {
-    let column = |field: &str| {
-        let key = match field {
-            "organization_id" => "name_zh",
-            "external_refs" => "external_ref",
-            f => f.split(['.', '[']).next().unwrap_or(f),
-        };
-        COLUMNS.iter().find(|c| c.key == key).map(|c| c.key)
-    };
-    match e {
-        ApiError::Validation(errors) | ApiError::Conflict { errors, .. } if !errors.is_empty() => {
-            for f in errors {
-                report.conflict(row, column(&f.field), &f.code, f.message);
-            }
-        }
-        ApiError::Conflict { detail, .. } => report.conflict(row, None, "conflict", detail),
-        ApiError::Forbidden(m) => report.conflict(row, None, "forbidden", m),
-        ApiError::BadRequest { detail, .. } => report.conflict(row, None, "invalid", detail),
-        other => return Err(other),
+/// The column of a field the write path names.
+fn column_of(field: &str) -> &str {
+    match field {
+        "organization_id" => "name_zh",
+        "external_refs" => "external_ref",
+        f => f.split(['.', '[']).next().unwrap_or(f),
     }
-    Ok(())
 }
 
 fn find_by_uscc(tx: &mut Tx<'_>, uscc: &Uscc) -> Result<Option<Organization>, ApiError> {

@@ -4,9 +4,12 @@
 //! of what was created, updated and left alone, and a conflict per rejected
 //! cell with its row and column.
 
+pub mod activities;
 pub mod members;
 
 use serde::Serialize;
+
+use crate::error::ApiError;
 use utoipa::ToSchema;
 
 /// One column of an import: the key the API uses, and the Chinese header a
@@ -45,6 +48,8 @@ pub struct ImportReport {
     pub organizations_updated: usize,
     pub memberships_created: usize,
     pub memberships_updated: usize,
+    pub activities_created: usize,
+    pub activities_updated: usize,
     /// Rows that matched what is recorded and changed nothing.
     pub unchanged: usize,
     /// Every rejected cell or row. A real run with conflicts writes nothing.
@@ -115,4 +120,31 @@ pub fn locate(
     } else {
         Err(errors)
     }
+}
+
+/// A row's error as conflicts (the field mapped to its column by
+/// `column_of`); an error no row causes is passed on.
+pub fn row_conflict(
+    report: &mut ImportReport,
+    row: usize,
+    e: ApiError,
+    columns: &[Column],
+    column_of: fn(&str) -> &str,
+) -> Result<(), ApiError> {
+    let column = |field: &str| {
+        let key = column_of(field);
+        columns.iter().find(|c| c.key == key).map(|c| c.key)
+    };
+    match e {
+        ApiError::Validation(errors) | ApiError::Conflict { errors, .. } if !errors.is_empty() => {
+            for f in errors {
+                report.conflict(row, column(&f.field), &f.code, f.message);
+            }
+        }
+        ApiError::Conflict { detail, .. } => report.conflict(row, None, "conflict", detail),
+        ApiError::Forbidden(m) => report.conflict(row, None, "forbidden", m),
+        ApiError::BadRequest { detail, .. } => report.conflict(row, None, "invalid", detail),
+        other => return Err(other),
+    }
+    Ok(())
 }
