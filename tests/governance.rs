@@ -872,6 +872,23 @@ async fn every_list_comes_as_a_file(app: TestApp) {
             assert_eq!(sheet.rows.len(), rows, "{list} as {name}");
         }
     }
+    let orgs = app
+        .get(
+            "/api/v1/organizations?format=csv&headers=zh&kind=university",
+            &app.viewer(),
+        )
+        .await;
+    assert_eq!(orgs.status, 200);
+    let sheet = tabular::read(Format::Csv, &orgs.body).unwrap();
+    assert_eq!(sheet.headers[4], "统一社会信用代码");
+    let listed = app
+        .get(
+            "/api/v1/organizations?kind=university&limit=200",
+            &app.viewer(),
+        )
+        .await
+        .json();
+    assert_eq!(sheet.rows.len(), listed["items"].as_array().unwrap().len());
     // `Accept` works as well as `format`, with English keys by default.
     let res = app
         .send(

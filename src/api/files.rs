@@ -11,6 +11,7 @@ use crate::db::page::{MAX_LIMIT, Page, PageRequest};
 use crate::domain::activity::Activity;
 use crate::domain::council::CouncilSeat;
 use crate::domain::membership::Membership;
+use crate::domain::organization::Organization;
 use crate::domain::platform::Platform;
 use crate::error::{ApiError, FieldError};
 use crate::tabular::{Format, Table};
@@ -79,6 +80,49 @@ impl Tabular for Membership {
             self.joined_on.to_string(),
             opt(&self.left_on),
             opt(&self.note),
+        ]
+    }
+}
+
+impl Tabular for Organization {
+    const SHEET: &'static str = "organizations";
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("slug", "标识"),
+        ("kind", "类型"),
+        ("name_zh", "名称"),
+        ("name_en", "英文名称"),
+        ("uscc", "统一社会信用代码"),
+        ("region", "地区"),
+        ("website", "网站"),
+        ("external_refs", "外部编号"),
+        ("certification_level", "产教融合型企业"),
+        ("certified_on", "认定日期"),
+        ("certification_expires_on", "有效期至"),
+        ("former_names", "曾用名"),
+    ];
+    fn cells(&self) -> Vec<String> {
+        let c = self.certification.as_ref();
+        vec![
+            self.slug.to_string(),
+            self.kind.to_string(),
+            self.name_zh.to_string(),
+            opt(&self.name_en),
+            opt(&self.uscc),
+            opt(&self.region),
+            opt(&self.website),
+            self.external_refs
+                .iter()
+                .map(|r| format!("{}:{}", r.system, r.id))
+                .collect::<Vec<_>>()
+                .join("；"),
+            c.map(|c| c.level.to_string()).unwrap_or_default(),
+            c.map(|c| c.certified_on.to_string()).unwrap_or_default(),
+            opt(&c.and_then(|c| c.expires_on)),
+            self.former_names
+                .iter()
+                .map(|f| f.name_zh.to_string())
+                .collect::<Vec<_>>()
+                .join("；"),
         ]
     }
 }

@@ -7,6 +7,7 @@ use utoipa::IntoParams;
 
 use super::List;
 use super::extract::{ApiJson, ApiQuery, IfMatch, changed, item};
+use super::files::{self, HeaderLang};
 use super::idempotency::{self, IdempotencyKey, IdempotencyKeyHeader};
 use crate::auth::Principal;
 use crate::db::Db;
@@ -18,6 +19,7 @@ use crate::domain::organization::{
 };
 use crate::domain::{ExternalSystem, Name, Versioned};
 use crate::error::ApiError;
+use crate::tabular::{Format, SpreadsheetFile};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -49,6 +51,11 @@ pub struct OrganizationQuery {
     /// `next_cursor` of the previous page.
     #[param(pattern = "^([0-9a-f]{2}){0,64}$")]
     pub cursor: Option<String>,
+    /// `csv` or `xlsx`: every matching record as a file instead of a JSON
+    /// page (`Accept: text/csv` or the XLSX type does the same).
+    pub format: Option<Format>,
+    /// The file's column headers: `en` (the keys, default) or `zh`.
+    pub headers: Option<HeaderLang>,
 }
 
 const ORG_ID: &str = "Organization id or slug";
@@ -58,10 +65,15 @@ const ORG_ID: &str = "Organization id or slug";
     operation_id = "list_organizations",
     tag = "organizations",
     params(OrganizationQuery),
-    responses((status = 200, description = "A page of organisations in a stable order", body = List<Organization>))
+    responses((status = 200, description = "A page of organisations in a stable order, or with `format` every match as a file", content(
+        (List<Organization> = "application/json"),
+        (String = "text/csv"),
+        (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )))
 )]
 #[get("/organizations")]
 pub async fn list(
+    req: HttpRequest,
     db: web::Data<Db>,
     _caller: Principal,
     query: ApiQuery<OrganizationQuery>,
@@ -92,6 +104,14 @@ pub async fn list(
         certification: q.certification,
         certified_on: q.certified_on,
     };
+    if let Some(format) = files::wanted(&req, q.format) {
+        let all = db
+            .read(move |c| {
+                files::all_pages(|p| organizations::list(c, &filter, p), |o| o.id.clone())
+            })
+            .await?;
+        return files::download(&all, format, q.headers.unwrap_or_default(), "organizations");
+    }
     let page = db
         .read(move |c| organizations::list(c, &filter, &page))
         .await?;
