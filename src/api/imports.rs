@@ -172,8 +172,10 @@ impl<R: Send + 'static> Import<R> {
 #[into_params(parameter_in = Query)]
 pub struct FileQuery {
     /// `csv` (UTF-8 with a byte-order mark, for Excel) or `xlsx` (default).
+    #[param(inline)]
     pub format: Option<Format>,
     /// `zh` for Chinese column headers (default `en`: the column keys).
+    #[param(inline)]
     pub headers: Option<HeaderLang>,
 }
 

@@ -37,8 +37,10 @@ pub struct MembershipQuery {
     pub cursor: Option<String>,
     /// `csv` or `xlsx`: every matching record as a file instead of a JSON
     /// page (`Accept: text/csv` or the XLSX type does the same).
+    #[param(inline)]
     pub format: Option<Format>,
     /// The file's column headers: `en` (the keys, default) or `zh`.
+    #[param(inline)]
     pub headers: Option<HeaderLang>,
 }
 
