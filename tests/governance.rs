@@ -610,6 +610,12 @@ async fn the_council_keeps_its_rules(app: TestApp) {
         .await;
     res.problem(409);
     assert_eq!(res.field_errors()[0].1, "overlapping_term");
+    app.get(
+        "/api/v1/alliances/teda-biomedicine/council-seats?term=0",
+        &teda,
+    )
+    .await
+    .problem(400);
     // A seat for a non-member: 422.
     let res = app
         .post(

@@ -83,10 +83,9 @@ pub async fn list(
     let q = query.0;
     let after = match q.after.as_deref() {
         None | Some("") => 0,
-        Some(a) => a
-            .parse::<i64>()
-            .ok()
-            .filter(|a| *a >= 0)
+        Some(a) => Some(a)
+            .filter(|a| a.len() <= 18 && a.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|a| a.parse::<i64>().ok())
             .ok_or_else(|| bad("after", "use a next_cursor this service gave"))?,
     };
     let limit = q.limit.unwrap_or(100);

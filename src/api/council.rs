@@ -116,6 +116,16 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    if q.term.is_some_and(|t| t < 1) {
+        return Err(ApiError::BadRequest {
+            detail: "term counts from 1".into(),
+            errors: vec![FieldError::new(
+                "term",
+                "out_of_range",
+                "terms count from 1",
+            )],
+        });
+    }
     let filter = SeatFilter {
         position: q.position,
         term_number: q.term,

@@ -202,9 +202,9 @@ pub async fn deliveries(
     let event = q
         .event
         .map(|e| {
-            e.parse::<i64>()
-                .ok()
-                .filter(|e| *e >= 0)
+            Some(&e)
+                .filter(|e| (1..=18).contains(&e.len()) && e.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|e| e.parse::<i64>().ok())
                 .ok_or_else(|| ApiError::BadRequest {
                     detail: "event: use an event's cursor".into(),
                     errors: vec![FieldError::new("event", "invalid", "use an event's cursor")],
