@@ -11,8 +11,9 @@ use serde::Deserialize;
 
 use crate::auth::Principal;
 use crate::db::schema::alliances as alliance_rows;
-use crate::db::{Db, Tx, alliances, memberships, organizations, platforms};
+use crate::db::{Db, Tx, alliances, kpis, memberships, organizations, platforms};
 use crate::domain::alliance::{AllianceKind, NewAlliance, Sector};
+use crate::domain::kpi::NewKpiDefinition;
 use crate::domain::membership::{MembershipRole, NewMembership};
 use crate::domain::organization::{NewOrganization, OrganizationKind};
 use crate::domain::platform::{NewPlatform, PlatformKind, PlatformStatus};
@@ -21,6 +22,13 @@ use crate::error::ApiError;
 
 /// The seed file, compiled in so the binary needs nothing beside it.
 pub const SEED_TOML: &str = include_str!("../data/seed/alliances.toml");
+pub const KPI_TOML: &str = include_str!("../data/seed/kpis.toml");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KpiFile {
+    pub kpis: Vec<NewKpiDefinition>,
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -120,14 +128,19 @@ pub struct SeedReport {
     pub alliances: usize,
     pub memberships: usize,
     pub platforms: usize,
+    pub kpi_definitions: usize,
 }
 
 impl fmt::Display for SeedReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "added {} alliances, {} organizations, {} memberships, {} platforms",
-            self.alliances, self.organizations, self.memberships, self.platforms
+            "added {} alliances, {} organizations, {} memberships, {} platforms, {} KPI definitions",
+            self.alliances,
+            self.organizations,
+            self.memberships,
+            self.platforms,
+            self.kpi_definitions
         )
     }
 }
@@ -142,9 +155,21 @@ pub fn store_is_empty(db: &Db) -> anyhow::Result<bool> {
 /// organisations that exist (by slug) and open memberships are left alone.
 pub fn load(db: &Db) -> anyhow::Result<SeedReport> {
     let file = SeedFile::parse(SEED_TOML)?;
+    let catalogue: KpiFile = toml::from_str(KPI_TOML)?;
     let principal = Principal::system("seed");
-    db.write_blocking(&principal, |tx| apply(tx, &file))
-        .map_err(|e| anyhow::anyhow!("seeding failed: {e}"))
+    db.write_blocking(&principal, |tx| {
+        let mut report = apply(tx, &file)?;
+        for kpi in &catalogue.kpis {
+            match kpis::create(tx, kpi.clone()) {
+                Ok(_) => report.kpi_definitions += 1,
+                // Already in the catalogue (an earlier run, or an admin's).
+                Err(ApiError::Conflict { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(report)
+    })
+    .map_err(|e| anyhow::anyhow!("seeding failed: {e}"))
 }
 
 fn apply(tx: &mut Tx<'_>, file: &SeedFile) -> Result<SeedReport, ApiError> {
@@ -246,5 +271,10 @@ mod tests {
         assert_eq!(counts, vec![14, 13, 12, 16, 12, 12, 18]);
         let platforms: Vec<usize> = file.alliances.iter().map(|a| a.platforms.len()).collect();
         assert_eq!(platforms, vec![4, 3, 3, 5, 2, 4, 2]);
+        let catalogue: KpiFile = toml::from_str(KPI_TOML).unwrap();
+        assert_eq!(catalogue.kpis.len(), 18);
+        for kpi in &catalogue.kpis {
+            validator::Validate::validate(kpi).unwrap();
+        }
     }
 }

@@ -11,6 +11,7 @@ pub mod files;
 pub mod health;
 pub mod idempotency;
 pub mod imports;
+pub mod kpis;
 pub mod memberships;
 pub mod organizations;
 pub mod platforms;
@@ -81,6 +82,7 @@ impl PageQuery {
         (name = "council", description = "The council (理事会): seats, terms, and the council as of a date"),
         (name = "platforms", description = "Joint labs, training centres, industry colleges and other platforms an alliance runs"),
         (name = "activities", description = "Council meetings, trainings, joint R&D, order-based classes, competitions, exchanges"),
+        (name = "kpis", description = "The KPI catalogue: units, direction, and how derived KPIs come from the records"),
         (name = "imports", description = "Spreadsheets (CSV, XLSX) in and out: dry runs, all-or-nothing imports, templates, exports"),
         (name = "changes", description = "The change feed: every committed change, once, in commit order"),
         (name = "webhooks", description = "Signed deliveries of change events to member systems, with a delivery log"),
@@ -319,6 +321,10 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(imports::import_activities)
         .service(imports::activity_template)
         .service(imports::export_members)
+        .service(kpis::list)
+        .service(kpis::create)
+        .service(kpis::get)
+        .service(kpis::update)
         .service(changes::list)
         .service(webhooks::list)
         .service(webhooks::create)

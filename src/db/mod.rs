@@ -10,6 +10,7 @@ pub mod alliances;
 pub mod changes;
 pub mod council;
 pub mod idempotency;
+pub mod kpis;
 pub mod memberships;
 pub mod organizations;
 pub mod page;

@@ -253,6 +253,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    kpi_definitions (code) {
+        code -> Text,
+        name_zh -> Text,
+        name_en -> Nullable<Text>,
+        unit -> Text,
+        direction -> Text,
+        value_type -> Text,
+        derivation -> Nullable<Text>,
+        evidence_required -> Bool,
+        source -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(memberships -> alliances (alliance_id));
 diesel::joinable!(council_seats -> alliances (alliance_id));
 diesel::joinable!(membership_changes -> memberships (membership_id));
@@ -283,4 +300,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     activities,
     activity_organizations,
     council_seats,
+    kpi_definitions,
 );

@@ -7,6 +7,7 @@ pub mod activity;
 pub mod alliance;
 pub mod change;
 pub mod council;
+pub mod kpi;
 pub mod membership;
 pub mod organization;
 pub mod patch;
@@ -107,6 +108,10 @@ mod tests {
         spelled_alike(MembershipStatus::ALL);
         spelled_alike(super::membership::MembershipChangeField::ALL);
         spelled_alike(Role::ALL);
+        spelled_alike(super::kpi::KpiUnit::ALL);
+        spelled_alike(super::kpi::KpiDirection::ALL);
+        spelled_alike(super::kpi::KpiValueType::ALL);
+        spelled_alike(super::kpi::ActivityFigure::ALL);
         spelled_alike(super::council::Position::ALL);
         spelled_alike(super::activity::ActivityKind::ALL);
         spelled_alike(super::activity::ResearchStatus::ALL);
