@@ -62,9 +62,7 @@ pub async fn view(
             )],
         });
     }
-    // Tianjin's calendar day.
-    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
-    let as_of = q.as_of.unwrap_or(today);
+    let as_of = q.as_of.unwrap_or_else(crate::db::write::tianjin_today);
     let id = id.into_inner();
     let council = db
         .read(move |c| council::as_of(c, &id, as_of, days))

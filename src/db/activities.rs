@@ -13,7 +13,6 @@ use crate::domain::activity::{
     Activity, ActivityFigures, ActivityKind, ActivityPatch, NewActivity, check,
 };
 use crate::domain::alliance::Alliance;
-use crate::domain::organization::OrganizationSummary;
 use crate::domain::{Name, Url};
 use crate::error::ApiError;
 
@@ -223,27 +222,6 @@ pub fn list(
     })
 }
 
-fn participants(
-    conn: &mut AnyConnection,
-    keys: &[String],
-) -> Result<Vec<OrganizationSummary>, ApiError> {
-    let mut out: Vec<OrganizationSummary> = Vec::with_capacity(keys.len());
-    for (i, key) in keys.iter().enumerate() {
-        let field = format!("organizations[{i}]");
-        let org = organizations::named(conn, key, &field)?;
-        if out.iter().any(|o| o.id == org.id) {
-            return Err(ApiError::invalid(
-                &field,
-                "duplicate",
-                format!("`{}` is listed twice", org.slug),
-            ));
-        }
-        out.push(org.summary());
-    }
-    out.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(out)
-}
-
 /// A platform of this alliance, by id.
 fn platform_of(
     conn: &mut AnyConnection,
@@ -299,7 +277,7 @@ pub fn create(tx: &mut Tx<'_>, alliance_key: &str, new: NewActivity) -> Result<A
         .as_deref()
         .map(|id| platform_of(tx.conn, &alliance, id))
         .transpose()?;
-    let organizations = participants(tx.conn, &new.organizations)?;
+    let organizations = organizations::named_list(tx.conn, &new.organizations, "organizations")?;
     let now = utc(tx.now());
     let activity = Activity {
         id: new_id(),
@@ -371,7 +349,7 @@ pub fn update(
             .transpose()?;
     }
     if let Some(keys) = patch.organizations {
-        after.organizations = participants(tx.conn, &keys)?;
+        after.organizations = organizations::named_list(tx.conn, &keys, "organizations")?;
     }
     if let Some(v) = patch.figures {
         after.figures = v;

@@ -443,7 +443,7 @@ fn update_inner(
     if after.name_zh != before.name_zh && !explicit_former_names {
         after.former_names.push(FormerName {
             name_zh: before.name_zh.clone(),
-            used_until: tianjin_today(),
+            used_until: super::write::tianjin_today(),
         });
     }
     if unchanged(&before, &after) {
@@ -487,9 +487,28 @@ fn checked(o: &Organization) -> Result<(), ApiError> {
     check(o).map_err(|(field, message)| ApiError::invalid(field, "inconsistent", message))
 }
 
-/// The calendar day in Tianjin (UTC+8), for dates the service records itself.
-fn tianjin_today() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+/// The organisations a request body lists (ids or slugs) in `field`, in id
+/// order; an unknown or repeated one is a 422 naming its place in the list.
+pub fn named_list(
+    conn: &mut AnyConnection,
+    keys: &[String],
+    field: &str,
+) -> Result<Vec<OrganizationSummary>, ApiError> {
+    let mut out: Vec<OrganizationSummary> = Vec::with_capacity(keys.len());
+    for (i, key) in keys.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        let org = named(conn, key, &at)?;
+        if out.iter().any(|o| o.id == org.id) {
+            return Err(ApiError::invalid(
+                &at,
+                "duplicate",
+                format!("`{}` is listed twice", org.slug),
+            ));
+        }
+        out.push(org.summary());
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
 }
 
 /// The summaries, and versions, of the organisations with these ids.

@@ -194,26 +194,6 @@ fn host(
     Ok(org.summary())
 }
 
-fn partners(
-    conn: &mut AnyConnection,
-    keys: &[String],
-) -> Result<Vec<OrganizationSummary>, ApiError> {
-    let mut out: Vec<OrganizationSummary> = Vec::with_capacity(keys.len());
-    for (i, key) in keys.iter().enumerate() {
-        let org = organizations::named(conn, key, &format!("partners[{i}]"))?;
-        if out.iter().any(|o| o.id == org.id) {
-            return Err(ApiError::invalid(
-                &format!("partners[{i}]"),
-                "duplicate",
-                format!("`{}` is listed twice", org.slug),
-            ));
-        }
-        out.push(org.summary());
-    }
-    out.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(out)
-}
-
 fn check(p: &Platform) -> Result<(), ApiError> {
     check_dates(p.status, p.opened_on, p.closed_on)
         .map_err(|(field, message)| ApiError::invalid(field, "inconsistent", message))
@@ -260,7 +240,7 @@ pub fn create(tx: &mut Tx<'_>, alliance_key: &str, new: NewPlatform) -> Result<P
         .as_deref()
         .map(|key| host(tx.conn, &alliance, key))
         .transpose()?;
-    let partners = partners(tx.conn, &new.partners)?;
+    let partners = organizations::named_list(tx.conn, &new.partners, "partners")?;
     let now = utc(tx.now());
     let platform = Platform {
         id: new_id(),
@@ -331,7 +311,7 @@ pub fn update(
             .transpose()?;
     }
     if let Some(keys) = patch.partners {
-        after.partners = partners(tx.conn, &keys)?;
+        after.partners = organizations::named_list(tx.conn, &keys, "partners")?;
     }
     if let Some(areas) = patch.focus_areas {
         after.focus_areas = areas.iter().map(|a| a.trim().to_owned()).collect();

@@ -78,6 +78,11 @@ pub fn now() -> NaiveDateTime {
     Utc::now().naive_utc().trunc_subsecs(6)
 }
 
+/// The calendar day in Tianjin (UTC+8), for dates the service fills in itself.
+pub fn tianjin_today() -> chrono::NaiveDate {
+    (Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
 impl<'a> Tx<'a> {
     pub fn new(conn: &'a mut AnyConnection, principal: &'a Principal) -> Self {
         Tx {

@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use super::{Column, ImportReport};
+use super::{Column, ImportReport, date_of};
 use crate::db::schema::{activities as activity_rows, organizations as org_rows, platforms};
 use crate::db::write::Precondition;
 use crate::db::{Tx, activities, alliances};
@@ -133,12 +133,6 @@ fn kind_of(s: &str) -> Option<ActivityKind> {
         "交流" | "研讨" | "论坛" => Some(ActivityKind::Exchange),
         _ => None,
     })
-}
-
-fn date_of(s: &str) -> Result<NaiveDate, &'static str> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(s, "%Y/%m/%d"))
-        .map_err(|_| "write the date as YYYY-MM-DD")
 }
 
 fn count_of(s: &str) -> Result<i64, &'static str> {

@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use super::{Column, ImportReport};
+use super::{Column, ImportReport, date_of};
 use crate::db::schema::organizations as org_rows;
 use crate::db::write::Precondition;
 use crate::db::{Tx, alliances, memberships, organizations};
@@ -122,12 +122,6 @@ fn role_of(s: &str) -> Option<MembershipRole> {
     })
 }
 
-fn date_of(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(s, "%Y/%m/%d"))
-        .ok()
-}
-
 /// Parses the rows of a sheet whose columns were located; rejected cells
 /// go into the report.
 pub fn parse(sheet: &Sheet, at: &[Option<usize>], report: &mut ImportReport) -> Vec<MemberRow> {
@@ -186,8 +180,7 @@ fn parse_row(row: &Row, at: &[Option<usize>], report: &mut ImportReport) -> Opti
     let role = field!("role", |t: &str| role_of(t).ok_or(
         "not a role: use lead (牵头单位), co_lead (共同牵头单位) or member (成员单位)"
     ));
-    let joined_on = field!("joined_on", |t: &str| date_of(t)
-        .ok_or("write the date as YYYY-MM-DD"));
+    let joined_on = field!("joined_on", date_of);
     let note = field!("note", |t: &str| {
         if t.chars().count() <= 2000 {
             Ok(t.to_owned())

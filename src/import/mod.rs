@@ -7,6 +7,7 @@
 pub mod activities;
 pub mod members;
 
+use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -147,4 +148,11 @@ pub fn row_conflict(
         other => return Err(other),
     }
     Ok(())
+}
+
+/// A date cell: `YYYY-MM-DD` or `YYYY/M/D`.
+pub fn date_of(s: &str) -> Result<NaiveDate, &'static str> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(s, "%Y/%m/%d"))
+        .map_err(|_| "write the date as YYYY-MM-DD")
 }
