@@ -84,6 +84,10 @@ pub enum ApiError {
         detail: String,
         errors: Vec<FieldError>,
     },
+    /// A write into a year that is under review or approved: the detail
+    /// says since when and by whom.
+    #[error("{0}")]
+    YearLocked(String),
     #[error("{0}")]
     PreconditionFailed(String),
     /// `If-Match` is required here and was not sent.
@@ -164,6 +168,11 @@ impl ApiError {
                 StatusCode::CONFLICT,
                 "/problems/conflict",
                 "The request conflicts with the current state",
+            ),
+            YearLocked(_) => (
+                StatusCode::CONFLICT,
+                "/problems/year-locked",
+                "The year is locked",
             ),
             Gone(_) => (StatusCode::GONE, "/problems/gone", "The cursor is too old"),
             PreconditionRequired(_) => (

@@ -12,6 +12,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod import;
+pub mod report;
 pub mod seed;
 pub mod sync;
 pub mod tabular;

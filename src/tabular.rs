@@ -145,6 +145,17 @@ pub struct Table<'a> {
     pub sheet: &'a str,
     pub headers: Vec<String>,
     pub rows: Vec<Vec<String>>,
+    /// Columns written as numbers in a workbook (so sums work), by index.
+    pub numeric: Vec<usize>,
+}
+
+/// A workbook of several tables, one sheet each.
+pub fn workbook(tables: &[Table<'_>]) -> Result<Vec<u8>, String> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    for t in tables {
+        t.add_sheet(&mut book).map_err(|e| e.to_string())?;
+    }
+    book.save_to_buffer().map_err(|e| e.to_string())
 }
 
 impl Table<'_> {
@@ -170,30 +181,37 @@ impl Table<'_> {
     }
 
     fn xlsx(&self) -> Result<Vec<u8>, String> {
-        use rust_xlsxwriter::{Format as CellFormat, Workbook};
-        let mut book = Workbook::new();
+        workbook(std::slice::from_ref(self))
+    }
+
+    fn add_sheet(
+        &self,
+        book: &mut rust_xlsxwriter::Workbook,
+    ) -> Result<(), rust_xlsxwriter::XlsxError> {
+        use rust_xlsxwriter::Format as CellFormat;
         let sheet = book.add_worksheet();
-        sheet.set_name(self.sheet).map_err(|e| e.to_string())?;
+        sheet.set_name(self.sheet)?;
         let bold = CellFormat::new().set_bold();
         for (c, h) in self.headers.iter().enumerate() {
-            sheet
-                .write_string_with_format(0, c as u16, h, &bold)
-                .map_err(|e| e.to_string())?;
-            sheet
-                .set_column_width(c as u16, 18)
-                .map_err(|e| e.to_string())?;
+            sheet.write_string_with_format(0, c as u16, h, &bold)?;
+            sheet.set_column_width(c as u16, 18)?;
         }
         for (r, row) in self.rows.iter().enumerate() {
             for (c, value) in row.iter().enumerate() {
-                if !value.is_empty() {
-                    sheet
-                        .write_string((r + 1) as u32, c as u16, value)
-                        .map_err(|e| e.to_string())?;
+                let (r, col) = ((r + 1) as u32, c as u16);
+                match value.parse::<f64>() {
+                    _ if value.is_empty() => {}
+                    Ok(n) if self.numeric.contains(&c) => {
+                        sheet.write_number(r, col, n)?;
+                    }
+                    _ => {
+                        sheet.write_string(r, col, value)?;
+                    }
                 }
             }
         }
-        sheet.set_freeze_panes(1, 0).map_err(|e| e.to_string())?;
-        book.save_to_buffer().map_err(|e| e.to_string())
+        sheet.set_freeze_panes(1, 0)?;
+        Ok(())
     }
 }
 
@@ -209,6 +227,7 @@ mod tests {
                 vec!["南开大学".into(), "2023-05-08".into()],
                 vec!["天津港（集团）有限公司, \"港\"".into(), String::new()],
             ],
+            numeric: vec![],
         }
     }
 

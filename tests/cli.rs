@@ -46,12 +46,12 @@ fn seed_twice(url: &str) {
     let first = stdout(&cli(&["seed"], &[("DATABASE_URL", url)]));
     assert_eq!(
         first.trim(),
-        "added 7 alliances, 66 organizations, 97 memberships, 23 platforms, 18 KPI definitions"
+        "added 7 alliances, 66 organizations, 97 memberships, 23 platforms, 18 KPI definitions, 14 demo report years"
     );
     let second = stdout(&cli(&["seed"], &[("DATABASE_URL", url)]));
     assert_eq!(
         second.trim(),
-        "added 0 alliances, 0 organizations, 0 memberships, 0 platforms, 0 KPI definitions"
+        "added 0 alliances, 0 organizations, 0 memberships, 0 platforms, 0 KPI definitions, 0 demo report years"
     );
     use alliance_api::db::schema::memberships;
     let db = Db::connect(url, 1).unwrap();

@@ -51,6 +51,7 @@ fn workbook(rows: Vec<Vec<String>>) -> Vec<u8> {
         sheet: "members",
         headers: headers(),
         rows,
+        numeric: vec![],
     }
     .write(Format::Xlsx)
     .unwrap()

@@ -292,13 +292,19 @@ pub fn download<T: Tabular>(
             .map(|(key, zh)| if headers == HeaderLang::Zh { *zh } else { *key }.to_owned())
             .collect(),
         rows: items.iter().map(Tabular::cells).collect(),
+        numeric: vec![],
     };
     let bytes = table.write(format).map_err(ApiError::Internal)?;
-    Ok(HttpResponse::Ok()
+    Ok(attachment(bytes, format, name))
+}
+
+/// A file to download as `name.<extension>`.
+pub fn attachment(bytes: Vec<u8>, format: Format, name: &str) -> HttpResponse {
+    HttpResponse::Ok()
         .content_type(format.content_type())
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{name}.{}\"", format.extension()),
         ))
-        .body(bytes))
+        .body(bytes)
 }

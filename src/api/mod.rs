@@ -15,6 +15,7 @@ pub mod kpis;
 pub mod memberships;
 pub mod organizations;
 pub mod platforms;
+pub mod reports;
 pub mod webhooks;
 
 use serde::Serialize;
@@ -83,6 +84,7 @@ impl PageQuery {
         (name = "platforms", description = "Joint labs, training centres, industry colleges and other platforms an alliance runs"),
         (name = "activities", description = "Council meetings, trainings, joint R&D, order-based classes, competitions, exchanges"),
         (name = "kpis", description = "The KPI catalogue: units, direction, and how derived KPIs come from the records"),
+        (name = "reports", description = "Yearly KPI targets and actuals, the annual report's workflow (draft → submitted → approved, or returned), and the dashboard"),
         (name = "imports", description = "Spreadsheets (CSV, XLSX) in and out: dry runs, all-or-nothing imports, templates, exports"),
         (name = "changes", description = "The change feed: every committed change, once, in commit order"),
         (name = "webhooks", description = "Signed deliveries of change events to member systems, with a delivery log"),
@@ -325,6 +327,14 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(kpis::create)
         .service(kpis::get)
         .service(kpis::update)
+        .service(reports::get_year)
+        .service(reports::put_year)
+        .service(reports::get_report)
+        .service(reports::submit)
+        .service(reports::approve)
+        .service(reports::return_report)
+        .service(reports::reopen)
+        .service(reports::dashboard_kpis)
         .service(changes::list)
         .service(webhooks::list)
         .service(webhooks::create)

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::page::{Page, PageRequest};
@@ -40,6 +40,8 @@ struct ActivityRow {
     version: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    /// `starts_on`'s year, for yearly aggregates.
+    start_year: i32,
 }
 
 fn into_resources(
@@ -140,6 +142,7 @@ fn to_row(a: &Activity) -> Result<ActivityRow, ApiError> {
         version: a.version,
         created_at: a.created_at.naive_utc(),
         updated_at: a.updated_at.naive_utc(),
+        start_year: a.starts_on.year(),
     })
 }
 
@@ -309,6 +312,11 @@ pub fn create(tx: &mut Tx<'_>, alliance_key: &str, new: NewActivity) -> Result<A
         .execute(tx.conn)?;
     write_participants(tx.conn, &activity)?;
     let activity = find(tx.conn, &activity.id)?;
+    crate::db::reports::guard_records(
+        tx.conn,
+        &activity.alliance_id,
+        Some(&[activity.starts_on.year()]),
+    )?;
     tx.record(Change {
         action: Action::Created,
         resource_type: "activity",
@@ -389,6 +397,8 @@ pub fn update(
     }
     write_participants(tx.conn, &after)?;
     let after = find(tx.conn, &after.id)?;
+    let years = [before.starts_on.year(), after.starts_on.year()];
+    crate::db::reports::guard_records(tx.conn, &after.alliance_id, Some(&years))?;
     tx.record(Change {
         action: Action::Updated,
         resource_type: "activity",
@@ -409,6 +419,11 @@ pub fn delete(tx: &mut Tx<'_>, id: &str, pre: &Precondition) -> Result<(), ApiEr
         .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
     pre.check(&before)?;
     diesel::delete(activities::table.filter(activities::id.eq(&before.id))).execute(tx.conn)?;
+    crate::db::reports::guard_records(
+        tx.conn,
+        &before.alliance_id,
+        Some(&[before.starts_on.year()]),
+    )?;
     tx.record(Change {
         action: Action::Deleted,
         resource_type: "activity",

@@ -233,6 +233,7 @@ pub fn create(
         Some(membership.joined_on),
         None,
     )?;
+    crate::db::reports::guard_records(tx.conn, &membership.alliance_id, None)?;
     tx.record(Change {
         action: Action::Created,
         resource_type: "membership",
@@ -306,6 +307,7 @@ pub fn update(
             reason,
         )?;
     }
+    crate::db::reports::guard_records(tx.conn, &after.alliance_id, None)?;
     tx.record(Change {
         action: Action::Updated,
         resource_type: "membership",

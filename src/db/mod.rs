@@ -15,6 +15,7 @@ pub mod memberships;
 pub mod organizations;
 pub mod page;
 pub mod platforms;
+pub mod reports;
 pub mod schema;
 pub mod settings;
 pub mod webhooks;

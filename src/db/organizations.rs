@@ -471,6 +471,9 @@ fn update_inner(
     if after.external_refs != before.external_refs {
         write_refs(tx.conn, &after)?;
     }
+    // A certification feeds the certified-enterprise count of every
+    // alliance the organisation belongs to.
+    crate::db::reports::guard_organization(tx.conn, &after.id)?;
     tx.record(Change {
         action: Action::Updated,
         resource_type: "organization",

@@ -271,6 +271,7 @@ pub fn create(tx: &mut Tx<'_>, alliance_key: &str, new: NewPlatform) -> Result<P
         .execute(tx.conn)?;
     write_partners(tx.conn, &platform)?;
     let platform = find(tx.conn, &platform.id)?;
+    crate::db::reports::guard_records(tx.conn, &platform.alliance_id, None)?;
     tx.record(Change {
         action: Action::Created,
         resource_type: "platform",
@@ -349,6 +350,7 @@ pub fn update(
     }
     write_partners(tx.conn, &after)?;
     let after = find(tx.conn, &after.id)?;
+    crate::db::reports::guard_records(tx.conn, &after.alliance_id, None)?;
     tx.record(Change {
         action: Action::Updated,
         resource_type: "platform",
@@ -382,6 +384,7 @@ pub fn delete(tx: &mut Tx<'_>, id: &str, pre: &Precondition) -> Result<(), ApiEr
         });
     }
     diesel::delete(platforms::table.filter(platforms::id.eq(&before.id))).execute(tx.conn)?;
+    crate::db::reports::guard_records(tx.conn, &before.alliance_id, None)?;
     tx.record(Change {
         action: Action::Deleted,
         resource_type: "platform",

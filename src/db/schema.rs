@@ -223,6 +223,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        start_year -> Integer,
     }
 }
 
@@ -270,7 +271,53 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    annual_reports (id) {
+        id -> Text,
+        alliance_id -> Text,
+        year -> Integer,
+        status -> Text,
+        comment -> Nullable<Text>,
+        approved_at -> Nullable<Timestamp>,
+        approved_by -> Nullable<Text>,
+        snapshot -> Nullable<Text>,
+        snapshot_sha256 -> Nullable<Text>,
+        approved_figures -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    kpi_values (report_id, kpi_code) {
+        report_id -> Text,
+        kpi_code -> Text,
+        target -> Nullable<Double>,
+        actual -> Nullable<Double>,
+        note -> Nullable<Text>,
+        evidence -> Text,
+    }
+}
+
+diesel::table! {
+    report_events (id) {
+        id -> Text,
+        report_id -> Text,
+        at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        from_status -> Text,
+        to_status -> Text,
+        comment -> Nullable<Text>,
+        snapshot_sha256 -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(memberships -> alliances (alliance_id));
+diesel::joinable!(annual_reports -> alliances (alliance_id));
+diesel::joinable!(kpi_values -> annual_reports (report_id));
+diesel::joinable!(report_events -> annual_reports (report_id));
 diesel::joinable!(council_seats -> alliances (alliance_id));
 diesel::joinable!(membership_changes -> memberships (membership_id));
 diesel::joinable!(platforms -> alliances (alliance_id));
@@ -301,4 +348,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     activity_organizations,
     council_seats,
     kpi_definitions,
+    annual_reports,
+    kpi_values,
+    report_events,
 );

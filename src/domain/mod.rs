@@ -12,6 +12,7 @@ pub mod membership;
 pub mod organization;
 pub mod patch;
 pub mod platform;
+pub mod report;
 mod slug;
 mod text;
 mod uscc;

@@ -438,5 +438,6 @@ pub fn template(zh: bool) -> Table<'static> {
             "40名骨干教师完成细胞治疗工艺模块培训".into(),
             "https://www.teda.gov.cn/notice/2025-07-20.html".into(),
         ]],
+        numeric: vec![],
     }
 }

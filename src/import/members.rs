@@ -464,6 +464,7 @@ pub fn export(
         sheet: "members",
         headers: headers(zh),
         rows,
+        numeric: vec![],
     })
 }
 
@@ -492,5 +493,6 @@ pub fn template(zh: bool) -> Table<'static> {
             "2023-05-08".into(),
             "".into(),
         ]],
+        numeric: vec![],
     }
 }

@@ -1,0 +1,348 @@
+//! A year's KPIs (`/alliances/{id}/kpis/{year}`), the annual report and
+//! its workflow (`/alliances/{id}/reports/{year}`), and the dashboard
+//! (`/dashboard/kpis`).
+
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::extract::{ApiJson, ApiQuery, IfMatch, OptionalJson, changed, item};
+use super::files::{self, HeaderLang};
+use crate::auth::Principal;
+use crate::db::reports::{self, Entries};
+use crate::db::write::Precondition;
+use crate::db::{Db, alliances};
+use crate::domain::report::{
+    AnnualReport, KpiYear, KpiYearInput, ReportAction, ReportActionInput, YEARS,
+};
+use crate::error::{ApiError, FieldError};
+use crate::report::dashboard::{self, Dashboard, DashboardFilter};
+use crate::report::tables::{self, Section};
+use crate::report::{self as reporting};
+use crate::tabular::{self, Format, SpreadsheetFile, Table};
+
+const ALLIANCE_ID: &str = "Alliance id or slug";
+const YEAR: &str = "The calendar year, 2000–2100";
+
+/// A year's KPI table: every KPI of the catalogue with the year's target,
+/// actual (hand-entered, or derived from the records with the records
+/// listed), attainment and source. An approved year shows what was approved.
+#[utoipa::path(
+    operation_id = "get_kpi_year",
+    tag = "reports",
+    params(
+        ("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"),
+        ("year" = i32, Path, description = YEAR, minimum = 2000, maximum = 2100, example = 2025),
+    ),
+    responses(
+        (status = 200, description = "The year's KPIs", body = KpiYear, headers(("ETag" = String))),
+        (status = 304, description = "Not modified since the `If-None-Match` tag"),
+    )
+)]
+#[get("/alliances/{id}/kpis/{year}")]
+pub async fn get_year(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    _caller: Principal,
+    path: web::Path<(String, i32)>,
+) -> Result<HttpResponse, ApiError> {
+    let (key, year) = path.into_inner();
+    reports::check_year(year)?;
+    let sheet = db
+        .read(move |c| {
+            let alliance = alliances::find(c, &key)?;
+            reporting::kpi_year(c, &alliance, year)
+        })
+        .await?;
+    Ok(item(&req, &sheet))
+}
+
+/// Sets a year's targets and hand-entered actuals, with notes and evidence
+/// links (secretariat of the alliance, or admin). The body is the whole
+/// year: a KPI left out has no target or actual afterwards. A derived
+/// KPI takes a target but never an actual. A year under review or
+/// approved answers 409 with the reason.
+#[utoipa::path(
+    operation_id = "put_kpi_year",
+    tag = "reports",
+    params(
+        ("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"),
+        ("year" = i32, Path, description = YEAR, minimum = 2000, maximum = 2100, example = 2025),
+        IfMatch,
+    ),
+    request_body = KpiYearInput,
+    responses((status = 200, description = "The year after the change", body = KpiYear, headers(("ETag" = String))))
+)]
+#[put("/alliances/{id}/kpis/{year}")]
+pub async fn put_year(
+    db: web::Data<Db>,
+    caller: Principal,
+    path: web::Path<(String, i32)>,
+    pre: Precondition,
+    body: ApiJson<KpiYearInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (key, year) = path.into_inner();
+    let input = body.0;
+    let sheet = db
+        .write(caller, move |tx| {
+            reports::put_year(tx, &key, year, input, Entries::Replace, &pre)
+        })
+        .await?;
+    Ok(changed(&sheet))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// `csv` (one section) or `xlsx` (a workbook, one sheet per section)
+    /// instead of JSON (`Accept` does the same).
+    #[param(inline)]
+    pub format: Option<Format>,
+    /// The section a CSV file holds (default `kpis`).
+    #[param(inline)]
+    pub section: Option<Section>,
+    /// Column headers: `zh` (default, with units, for sending upward) or
+    /// `en` (the JSON keys).
+    #[param(inline)]
+    pub headers: Option<HeaderLang>,
+}
+
+/// The annual report: status and history, the KPI table, membership
+/// movement, the council on 31 December, platforms and activities. An
+/// approved year is the frozen snapshot (`frozen: true`).
+#[utoipa::path(
+    operation_id = "get_annual_report",
+    tag = "reports",
+    params(
+        ("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"),
+        ("year" = i32, Path, description = YEAR, minimum = 2000, maximum = 2100, example = 2025),
+        ReportQuery,
+    ),
+    responses(
+        (status = 200, description = "The report, or a file of it", content(
+            (AnnualReport = "application/json"),
+            (String = "text/csv"),
+            (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ), headers(("ETag" = String))),
+        (status = 304, description = "Not modified since the `If-None-Match` tag"),
+    )
+)]
+#[get("/alliances/{id}/reports/{year}")]
+pub async fn get_report(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    _caller: Principal,
+    path: web::Path<(String, i32)>,
+    query: ApiQuery<ReportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (key, year) = path.into_inner();
+    reports::check_year(year)?;
+    let q = query.0;
+    let report = db
+        .read(move |c| {
+            let alliance = alliances::find(c, &key)?;
+            reporting::annual_report(c, &alliance, year)
+        })
+        .await?;
+    let zh = q.headers.unwrap_or(HeaderLang::Zh) == HeaderLang::Zh;
+    let name = format!("{}-{}", report.content.alliance_slug, year);
+    match files::wanted(&req, q.format) {
+        None => Ok(item(&req, &report)),
+        Some(Format::Csv) => {
+            let table = tables::table(&report, q.section.unwrap_or_default(), zh);
+            let bytes = table.write(Format::Csv).map_err(ApiError::Internal)?;
+            Ok(files::attachment(bytes, Format::Csv, &name))
+        }
+        Some(Format::Xlsx) => {
+            let sheets: Vec<Table> = Section::ALL
+                .iter()
+                .map(|s| tables::table(&report, *s, zh))
+                .collect();
+            let bytes = tabular::workbook(&sheets).map_err(ApiError::Internal)?;
+            Ok(files::attachment(bytes, Format::Xlsx, &name))
+        }
+    }
+}
+
+async fn act(
+    db: web::Data<Db>,
+    caller: Principal,
+    path: web::Path<(String, i32)>,
+    body: ReportActionInput,
+    action: ReportAction,
+) -> Result<HttpResponse, ApiError> {
+    let (key, year) = path.into_inner();
+    let report = db
+        .write(caller, move |tx| {
+            reports::act(tx, &key, year, action, body.comment)?;
+            let alliance = alliances::find(tx.conn, &key)?;
+            reporting::annual_report(tx.conn, &alliance, year)
+        })
+        .await?;
+    Ok(changed(&report))
+}
+
+macro_rules! workflow_step {
+    ($fn:ident, $action:expr, $path:literal, $op:literal, $doc:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(
+            operation_id = $op,
+            tag = "reports",
+            params(
+                ("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"),
+                ("year" = i32, Path, description = YEAR, minimum = 2000, maximum = 2100, example = 2025),
+            ),
+            request_body(content = Option<ReportActionInput>, description = "Optional for submit and approve; `comment` is required to return or reopen"),
+            responses((status = 200, description = "The report after the step", body = AnnualReport, headers(("ETag" = String))))
+        )]
+        #[post($path)]
+        pub async fn $fn(
+            db: web::Data<Db>,
+            caller: Principal,
+            path: web::Path<(String, i32)>,
+            body: OptionalJson<ReportActionInput>,
+        ) -> Result<HttpResponse, ApiError> {
+            act(db, caller, path, body.0, $action).await
+        }
+    };
+}
+
+workflow_step!(
+    submit,
+    ReportAction::Submit,
+    "/alliances/{id}/reports/{year}/submit",
+    "submit_annual_report",
+    "Submits a draft or returned year for review (secretariat of the alliance, or admin). Every evidence-required KPI with a figure needs evidence links, else 422 naming each KPI."
+);
+workflow_step!(
+    approve,
+    ReportAction::Approve,
+    "/alliances/{id}/reports/{year}/approve",
+    "approve_annual_report",
+    "Approves a submitted year (reviewer or admin): the report is frozen as a snapshot with the SHA-256 of its canonical JSON, and the year's figures are locked."
+);
+workflow_step!(
+    return_report,
+    ReportAction::Return,
+    "/alliances/{id}/reports/{year}/return",
+    "return_annual_report",
+    "Returns a submitted year to the secretariat with a comment (reviewer or admin)."
+);
+workflow_step!(
+    reopen,
+    ReportAction::Reopen,
+    "/alliances/{id}/reports/{year}/reopen",
+    "reopen_annual_report",
+    "Reopens an approved year as a draft, with the reason (reviewer or admin); the snapshot is dropped and a new approval makes a new one."
+);
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DashboardQuery {
+    /// Alliances (ids or slugs, comma-separated); all by default.
+    #[param(example = "teda-biomedicine,port-offshore-equipment")]
+    pub alliance: Option<String>,
+    /// Only alliances of this sector.
+    #[param(example = "biomedicine")]
+    pub sector: Option<crate::domain::alliance::Sector>,
+    /// First year (default: nine years before `to_year`).
+    #[param(minimum = 2000, maximum = 2100, example = 2024)]
+    pub from_year: Option<i32>,
+    /// Last year (default: this year in Tianjin).
+    #[param(minimum = 2000, maximum = 2100, example = 2025)]
+    pub to_year: Option<i32>,
+    /// KPI codes, comma-separated; the whole catalogue by default.
+    #[param(example = "teacher_training_person_times,certified_enterprises")]
+    pub kpi: Option<String>,
+    /// Only approved years, with the figures exactly as approved.
+    pub approved_only: Option<bool>,
+    /// `csv`: the rows, then the totals (alliance `total`), as a file
+    /// (`Accept: text/csv` does the same).
+    #[param(inline)]
+    pub format: Option<CsvFormat>,
+}
+
+/// The dashboard's one file format.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CsvFormat {
+    Csv,
+}
+
+fn list_param(v: Option<String>) -> Vec<String> {
+    v.map(|s| {
+        s.split(',')
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Attainment across alliances × years × KPIs, with totals per year and
+/// KPI. Rows with neither a target nor a figure are left out. Approved
+/// years give their approved figures (and the snapshot hash); other years
+/// give the figures as they stand. Totals count an organisation that
+/// belongs to several alliances once (`method` says how each total adds up).
+#[utoipa::path(
+    operation_id = "dashboard_kpis",
+    tag = "reports",
+    params(DashboardQuery),
+    responses((status = 200, description = "Rows and totals", content(
+        (Dashboard = "application/json"),
+        (String = "text/csv"),
+    )))
+)]
+#[get("/dashboard/kpis")]
+pub async fn dashboard_kpis(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    _caller: Principal,
+    query: ApiQuery<DashboardQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.0;
+    let to_year = q
+        .to_year
+        .unwrap_or_else(|| chrono::Datelike::year(&crate::db::write::tianjin_today()));
+    let from_year = q.from_year.unwrap_or(to_year - 9).max(*YEARS.start());
+    let mut errors = vec![];
+    for (field, y) in [("from_year", from_year), ("to_year", to_year)] {
+        if !YEARS.contains(&y) {
+            errors.push(FieldError::new(field, "range", "years run 2000-2100"));
+        }
+    }
+    if from_year > to_year {
+        errors.push(FieldError::new(
+            "from_year",
+            "after_to_year",
+            "from_year is after to_year",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::BadRequest {
+            detail: "the year range is not valid".into(),
+            errors,
+        });
+    }
+    let csv = q.format.is_some() || files::wanted(&req, None) == Some(Format::Csv);
+    let filter = DashboardFilter {
+        alliances: list_param(q.alliance),
+        sector: q.sector.map(|s| s.as_str().to_owned()),
+        from_year,
+        to_year,
+        kpis: list_param(q.kpi),
+        approved_only: q.approved_only.unwrap_or(false),
+    };
+    let board = db.read(move |c| dashboard::dashboard(c, &filter)).await?;
+    match csv {
+        false => Ok(HttpResponse::Ok().json(board)),
+        true => {
+            let bytes = dashboard::table(&board)
+                .write(Format::Csv)
+                .map_err(ApiError::Internal)?;
+            Ok(files::attachment(bytes, Format::Csv, "dashboard-kpis"))
+        }
+    }
+}
