@@ -26,8 +26,14 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Load the demo alliances of seed 001 (idempotent).
-    Seed,
+    /// Load the demo alliances of seed 001 and two years of invented
+    /// demo figures (idempotent).
+    Seed {
+        /// Only the alliances, members, platforms and KPI catalogue: for a
+        /// store that will hold real figures.
+        #[arg(long)]
+        without_demo_figures: bool,
+    },
     /// Print the OpenAPI description.
     Openapi,
     /// Delete change events older than the retention window (a feed cursor
@@ -69,10 +75,15 @@ fn main() -> anyhow::Result<()> {
             println!("applied {} migration(s)", applied.len());
             Ok(())
         }
-        Command::Seed => {
+        Command::Seed {
+            without_demo_figures,
+        } => {
             let db = Db::connect(&cli.config.database_url, 1)?;
             db.migrate()?;
-            println!("{}", alliance_api::seed::load(&db)?);
+            println!(
+                "{}",
+                alliance_api::seed::load_with(&db, !without_demo_figures)?
+            );
             Ok(())
         }
         Command::PruneEvents { older_than_days } => {

@@ -179,6 +179,12 @@ pub fn store_is_empty(db: &Db) -> anyhow::Result<bool> {
 /// Loads the seed file in one transaction. Idempotent: alliances and
 /// organisations that exist (by slug) and open memberships are left alone.
 pub fn load(db: &Db) -> anyhow::Result<SeedReport> {
+    load_with(db, true)
+}
+
+/// [`load`], with or without the invented demo figures (yearly KPIs and
+/// the activities behind them).
+pub fn load_with(db: &Db, demo_figures: bool) -> anyhow::Result<SeedReport> {
     let file = SeedFile::parse(SEED_TOML)?;
     let catalogue: KpiFile = toml::from_str(KPI_TOML)?;
     let demo: DemoYears = toml::from_str(DEMO_YEARS_TOML)?;
@@ -193,7 +199,9 @@ pub fn load(db: &Db) -> anyhow::Result<SeedReport> {
                 Err(e) => return Err(e),
             }
         }
-        report.demo_years = demo_years(tx, &file, &demo)?;
+        if demo_figures {
+            report.demo_years = demo_years(tx, &file, &demo)?;
+        }
         Ok(report)
     })
     .map_err(|e| anyhow::anyhow!("seeding failed: {e}"))

@@ -52,7 +52,7 @@ async fn the_seeded_alliances_have_their_platforms(app: TestApp) {
 }
 
 async fn a_secretariat_records_for_its_own_alliance_only(app: TestApp) {
-    app.seed().await;
+    app.seed_registry().await;
     let teda = secretariat(&app, "teda-biomedicine");
     let meeting = json!({
         "kind": "council_meeting",
@@ -167,7 +167,7 @@ async fn a_secretariat_records_for_its_own_alliance_only(app: TestApp) {
 }
 
 async fn activity_figures_follow_their_kind(app: TestApp) {
-    app.seed().await;
+    app.seed_registry().await;
     let teda = secretariat(&app, "teda-biomedicine");
     let post = |body: serde_json::Value| {
         let app = &app;
@@ -839,7 +839,7 @@ async fn organizations_carry_certification_and_former_names(app: TestApp) {
 
 async fn every_list_comes_as_a_file(app: TestApp) {
     use alliance_api::tabular::{self, Format};
-    app.seed().await;
+    app.seed_registry().await;
     let teda = secretariat(&app, "teda-biomedicine");
     let res = app
         .post(

@@ -315,7 +315,7 @@ async fn exports_import_again(app: TestApp) {
 
 async fn activities_import_with_names_and_rules(app: TestApp) {
     use alliance_api::db::schema::activities;
-    app.seed().await;
+    app.seed_registry().await;
     let token = app.token_for(Role::Secretariat, &["teda-biomedicine"], None);
     let url = "/api/v1/alliances/teda-biomedicine/imports/activities";
     let file = |order_class_figures: &str, persons: &str| {

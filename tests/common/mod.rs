@@ -253,6 +253,16 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The demo alliances without the invented yearly figures and the
+    /// activities behind them (`seed --without-demo-figures`).
+    pub async fn seed_registry(&self) -> alliance_api::seed::SeedReport {
+        let db = self.db.clone();
+        actix_web::web::block(move || alliance_api::seed::load_with(&db, false))
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
     pub fn token(&self, role: Role) -> String {
         self.token_for(role, &[], None)
     }
@@ -303,6 +313,16 @@ impl TestApp {
         let req = self
             .client
             .post(self.url(path))
+            .bearer_auth(token)
+            .content_type("application/json");
+        self.send(req, Some(serde_json::to_vec(body).unwrap()))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: &Value) -> Response {
+        let req = self
+            .client
+            .put(self.url(path))
             .bearer_auth(token)
             .content_type("application/json");
         self.send(req, Some(serde_json::to_vec(body).unwrap()))
