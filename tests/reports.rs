@@ -488,10 +488,7 @@ async fn the_report_downloads_as_a_workbook_with_the_json_numbers(app: TestApp) 
     }
     assert!(compared >= 15, "{compared}");
     let summary = book.worksheet_range("概况").unwrap();
-    let hash_row = summary
-        .rows()
-        .find(|r| r[0] == "快照 SHA-256")
-        .unwrap();
+    let hash_row = summary.rows().find(|r| r[0] == "快照 SHA-256").unwrap();
     assert_eq!(
         hash_row[1].to_string(),
         report["approval"]["snapshot_sha256"].as_str().unwrap()
@@ -595,6 +592,89 @@ async fn the_dashboard_filters_and_refuses_what_it_cannot_answer(app: TestApp) {
     .problem(422);
 }
 
+async fn yearly_figures_come_in_by_spreadsheet_with_a_dry_run(app: TestApp) {
+    use alliance_api::db::schema::kpi_values;
+    app.seed().await;
+    let sec = secretariat(&app);
+    let upload = |query: &'static str, csv: &'static str| {
+        let app = &app;
+        let sec = sec.clone();
+        async move {
+            app.send(
+                app.client
+                    .post(app.url(&format!("/api/v1/alliances/{TEDA}/imports/kpis{query}")))
+                    .bearer_auth(&sec)
+                    .content_type("text/csv"),
+                Some(csv.as_bytes().to_vec()),
+            )
+            .await
+        }
+    };
+    let entries = || -> i64 {
+        kpi_values::table
+            .count()
+            .get_result(&mut *app.conn())
+            .unwrap()
+    };
+    let before = entries();
+    let bad = "年度,指标代码,目标值,实际值,说明\n\
+               2026,textbooks_developed,3,2,教材\n\
+               2026,teacher_training_person_times,900,850,\n\
+               2026,no_such_kpi,1,,\n\
+               2026,curriculum_standards,2.5,,\n\
+               1999,textbooks_developed,1,,\n";
+    let res = upload("?dry_run=true", bad).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let conflicts: Vec<(u64, String)> = res.json()["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["row"].as_u64().unwrap(),
+                c["column"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        conflicts,
+        [
+            (6, "year".to_owned()),
+            (3, "actual".to_owned()),
+            (4, "code".to_owned()),
+            (5, "target".to_owned()),
+        ]
+    );
+    upload("", bad).await.problem(422);
+    assert_eq!(entries(), before, "nothing written");
+
+    let good = "year,code,target,actual,note,evidence\n\
+                2026,textbooks_developed,3,2,教材,https://example.org/a.pdf\n\
+                2026,teacher_training_person_times,900,,,\n\
+                2027,students_enrolled,700,,,\n";
+    let res = upload("", good).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["kpi_entries_set"], 3);
+    let y2026 = app
+        .get(
+            &format!("/api/v1/alliances/{TEDA}/kpis/2026"),
+            &app.viewer(),
+        )
+        .await
+        .json();
+    assert_eq!(line(&y2026, "textbooks_developed")["actual"], 2);
+    assert_eq!(
+        line(&y2026, "textbooks_developed")["evidence"],
+        json!(["https://example.org/a.pdf"])
+    );
+    assert_eq!(line(&y2026, "teacher_training_person_times")["target"], 900);
+    assert_eq!(entries(), before + 3);
+
+    // An approved year refuses the file.
+    let res = upload("", "year,code,target\n2024,textbooks_developed,9\n").await;
+    assert_eq!(res.problem(409)["type"], "/problems/year-locked");
+}
+
 on_both_engines!(
     every_seeded_alliance_has_two_demo_years_one_approved,
     a_training_moves_the_derived_kpi_and_is_listed_as_its_source,
@@ -603,4 +683,5 @@ on_both_engines!(
     edits_that_do_not_change_an_approved_figure_go_through,
     the_report_downloads_as_a_workbook_with_the_json_numbers,
     the_dashboard_filters_and_refuses_what_it_cannot_answer,
+    yearly_figures_come_in_by_spreadsheet_with_a_dry_run,
 );

@@ -1,6 +1,5 @@
 //! Spreadsheet imports and exports: members in, members and templates out.
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -12,7 +11,7 @@ use crate::auth::Principal;
 use crate::db::Db;
 use crate::db::Tx;
 use crate::error::{ApiError, FieldError};
-use crate::import::{self, ImportReport, activities, members};
+use crate::import::{self, ImportReport, activities, kpis, members};
 use crate::tabular::{self, Format, Sheet, SpreadsheetFile, Table};
 
 const ALLIANCE_ID: &str = "Alliance id or slug";
@@ -107,6 +106,45 @@ pub async fn import_activities(
         .await
 }
 
+/// Enters yearly KPI figures from a spreadsheet (admin, or a secretariat
+/// of the alliance): one row per year and KPI with its target, actual
+/// (hand-entered KPIs only), note and evidence links; columns by key or
+/// Chinese header (`GET /imports/kpis/template`). KPIs the file does not
+/// name keep their entries. Dry run, all or nothing, like the other
+/// imports; a year under review or approved refuses the file (409).
+#[utoipa::path(
+    operation_id = "import_kpis",
+    tag = "imports",
+    params(("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"), ImportQuery, IdempotencyKeyHeader),
+    request_body(
+        description = "The spreadsheet",
+        content(
+            (String = "text/csv", example = "year,code,target,actual,note,evidence\n2025,technical_service_income,500,532.5,技术服务合同12项,https://www.teda.gov.cn/alliance/2025/income.pdf\n"),
+            (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )
+    ),
+    responses(
+        (status = 200, description = "Imported (or, in a dry run, what would be)", body = ImportReport),
+    )
+)]
+#[post("/alliances/{id}/imports/kpis")]
+pub async fn import_kpis(
+    db: web::Data<Db>,
+    caller: Principal,
+    key: IdempotencyKey,
+    id: web::Path<String>,
+    query: ApiQuery<ImportQuery>,
+    upload: Upload,
+) -> Result<HttpResponse, ApiError> {
+    let how = Import {
+        columns: kpis::COLUMNS,
+        parse: kpis::parse,
+        run: kpis::run,
+    };
+    how.run(db, caller, key, id.into_inner(), query.0, upload)
+        .await
+}
+
 /// How one kind of import reads and writes its rows.
 struct Import<R> {
     columns: &'static [import::Column],
@@ -188,13 +226,7 @@ impl FileQuery {
 
 fn file(table: &Table<'_>, format: Format, name: &str) -> Result<HttpResponse, ApiError> {
     let bytes = table.write(format).map_err(ApiError::Internal)?;
-    Ok(HttpResponse::Ok()
-        .content_type(format.content_type())
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{name}.{}\"", format.extension()),
-        ))
-        .body(bytes))
+    Ok(super::files::attachment(bytes, format, name))
 }
 
 /// The member import's template: the columns and one example row.
@@ -233,6 +265,25 @@ pub async fn activity_template(
 ) -> Result<HttpResponse, ApiError> {
     let (format, zh) = query.0.parse()?;
     file(&activities::template(zh), format, "activities-template")
+}
+
+/// The KPI import's template: the columns and two example rows.
+#[utoipa::path(
+    operation_id = "kpi_import_template",
+    tag = "imports",
+    params(FileQuery),
+    responses((status = 200, description = "The template", content(
+        (String = "text/csv"),
+        (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )))
+)]
+#[get("/imports/kpis/template")]
+pub async fn kpi_template(
+    _caller: Principal,
+    query: ApiQuery<FileQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (format, zh) = query.0.parse()?;
+    file(&kpis::template(zh), format, "kpis-template")
 }
 
 /// An alliance's current members in the import's columns: edit the file

@@ -322,6 +322,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(imports::member_template)
         .service(imports::import_activities)
         .service(imports::activity_template)
+        .service(imports::import_kpis)
+        .service(imports::kpi_template)
         .service(imports::export_members)
         .service(kpis::list)
         .service(kpis::create)

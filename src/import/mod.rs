@@ -5,6 +5,7 @@
 //! cell with its row and column.
 
 pub mod activities;
+pub mod kpis;
 pub mod members;
 
 use chrono::NaiveDate;
@@ -51,6 +52,8 @@ pub struct ImportReport {
     pub memberships_updated: usize,
     pub activities_created: usize,
     pub activities_updated: usize,
+    /// Yearly KPI entries (a year and a KPI) set.
+    pub kpi_entries_set: usize,
     /// Rows that matched what is recorded and changed nothing.
     pub unchanged: usize,
     /// Every rejected cell or row. A real run with conflicts writes nothing.

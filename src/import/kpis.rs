@@ -1,0 +1,235 @@
+//! Bulk entry of yearly KPI figures: one row per year and KPI. A row sets
+//! that KPI's target, actual, note and evidence for the year; KPIs the file
+//! does not name keep what they have.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{Column, ImportReport};
+use crate::db::reports::{self, Entries};
+use crate::db::write::Precondition;
+use crate::db::{Tx, alliances, kpis};
+use crate::domain::Url;
+use crate::domain::report::{KpiEntry, KpiYearInput, YEARS, check_entry};
+use crate::error::ApiError;
+use crate::tabular::{Row, Sheet, Table};
+
+pub const COLUMNS: &[Column] = &[
+    Column {
+        key: "year",
+        zh: "年度",
+        required: true,
+    },
+    Column {
+        key: "code",
+        zh: "指标代码",
+        required: true,
+    },
+    Column {
+        key: "target",
+        zh: "目标值",
+        required: false,
+    },
+    Column {
+        key: "actual",
+        zh: "实际值",
+        required: false,
+    },
+    Column {
+        key: "note",
+        zh: "说明",
+        required: false,
+    },
+    Column {
+        key: "evidence",
+        zh: "佐证材料",
+        required: false,
+    },
+];
+
+#[derive(Debug, Clone)]
+pub struct KpiRow {
+    pub number: usize,
+    pub year: i32,
+    pub entry: KpiEntry,
+}
+
+fn figure_of(s: &str) -> Result<f64, &'static str> {
+    s.replace(',', "")
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or("a number")
+}
+
+fn year_of(s: &str) -> Result<i32, &'static str> {
+    s.parse::<i32>()
+        .ok()
+        .filter(|y| YEARS.contains(y))
+        .ok_or("a year from 2000 to 2100")
+}
+
+/// Links separated by spaces, `；`, `;` or line breaks.
+fn links_of(s: &str) -> Result<Vec<Url>, String> {
+    s.split(['；', ';', '\n', ' '])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| Url::parse(t).map_err(|e| format!("`{t}`: {e}")))
+        .collect()
+}
+
+pub fn parse(sheet: &Sheet, at: &[Option<usize>], report: &mut ImportReport) -> Vec<KpiRow> {
+    sheet
+        .rows
+        .iter()
+        .filter_map(|row| parse_row(row, at, report))
+        .collect()
+}
+
+fn parse_row(row: &Row, at: &[Option<usize>], report: &mut ImportReport) -> Option<KpiRow> {
+    let before = report.conflicts.len();
+    let cell = |key: &str| -> Option<String> {
+        let c = COLUMNS.iter().position(|c| c.key == key)?;
+        let text = row.cells.get(at[c]?)?.trim();
+        (!text.is_empty()).then(|| text.to_owned())
+    };
+    let n = row.number;
+    let mut bad = |column: &str, message: String| {
+        report.conflict(n, Some(column), "invalid", message);
+    };
+    let year = match cell("year").map(|t| year_of(&t).map_err(|e| format!("`{t}`: {e}"))) {
+        Some(Ok(y)) => Some(y),
+        Some(Err(m)) => {
+            bad("year", m);
+            None
+        }
+        None => {
+            bad("year", "the year is required".into());
+            None
+        }
+    };
+    let code = cell("code");
+    if code.is_none() {
+        bad("code", "the KPI code is required".into());
+    }
+    let mut number = |key: &str| match cell(key).map(|t| figure_of(&t).map_err(|e| (t, e))) {
+        Some(Ok(v)) => Some(v),
+        Some(Err((t, e))) => {
+            bad(key, format!("`{t}`: {e}"));
+            None
+        }
+        None => None,
+    };
+    let target = number("target");
+    let actual = number("actual");
+    let evidence = match cell("evidence").map(|t| links_of(&t)) {
+        Some(Ok(links)) => links,
+        Some(Err(m)) => {
+            report.conflict(n, Some("evidence"), "invalid", m);
+            vec![]
+        }
+        None => vec![],
+    };
+    if report.conflicts.len() > before {
+        return None;
+    }
+    Some(KpiRow {
+        number: n,
+        year: year?,
+        entry: KpiEntry {
+            code: code?,
+            target,
+            actual,
+            note: cell("note"),
+            evidence,
+        },
+    })
+}
+
+pub fn run(
+    tx: &mut Tx<'_>,
+    alliance_key: &str,
+    rows: Vec<KpiRow>,
+    report: &mut ImportReport,
+) -> Result<(), ApiError> {
+    let alliance = alliances::find(tx.conn, alliance_key)?;
+    tx.principal
+        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
+    let catalogue: HashMap<String, _> = kpis::list(tx.conn)?
+        .into_iter()
+        .map(|k| (k.code.clone(), k))
+        .collect();
+    let mut years: BTreeMap<i32, Vec<KpiEntry>> = BTreeMap::new();
+    let mut first_row: HashMap<(i32, String), usize> = HashMap::new();
+    for row in rows {
+        let Some(kpi) = catalogue.get(&row.entry.code) else {
+            report.conflict(
+                row.number,
+                Some("code"),
+                "unknown_kpi",
+                format!("the catalogue has no KPI `{}`", row.entry.code),
+            );
+            continue;
+        };
+        if let Err((field, code, message)) = check_entry(kpi, &row.entry) {
+            report.conflict(row.number, Some(field), code, message);
+            continue;
+        }
+        if let Some(earlier) = first_row.insert((row.year, row.entry.code.clone()), row.number) {
+            report.conflict(
+                row.number,
+                Some("code"),
+                "duplicate",
+                format!(
+                    "row {earlier} already sets `{}` for {}",
+                    row.entry.code, row.year
+                ),
+            );
+            continue;
+        }
+        years.entry(row.year).or_default().push(row.entry);
+    }
+    for (year, kpis) in years {
+        let n = kpis.len();
+        // A year under review or approved refuses the whole import (409).
+        reports::put_year(
+            tx,
+            &alliance.id,
+            year,
+            KpiYearInput { kpis },
+            Entries::Merge,
+            &Precondition::None,
+        )?;
+        report.kpi_entries_set += n;
+    }
+    Ok(())
+}
+
+/// The columns and two example rows.
+pub fn template(zh: bool) -> Table<'static> {
+    Table {
+        sheet: "kpis",
+        headers: COLUMNS
+            .iter()
+            .map(|c| if zh { c.zh } else { c.key }.to_owned())
+            .collect(),
+        rows: vec![
+            vec![
+                "2025".into(),
+                "technical_service_income".into(),
+                "500".into(),
+                "532.5".into(),
+                "技术服务合同12项".into(),
+                "https://www.teda.gov.cn/alliance/2025/income.pdf".into(),
+            ],
+            vec![
+                "2025".into(),
+                "teacher_training_person_times".into(),
+                "800".into(),
+                String::new(),
+                "实际值按培训活动记录自动计算".into(),
+                "https://www.teda.gov.cn/alliance/2025/training.pdf".into(),
+            ],
+        ],
+        numeric: vec![0, 2, 3],
+    }
+}
