@@ -577,7 +577,7 @@ async fn the_dashboard_filters_and_refuses_what_it_cannot_answer(app: TestApp) {
     let res = app
         .get("/api/v1/dashboard/kpis?kpi=no_such_kpi", &app.viewer())
         .await;
-    assert_eq!(res.problem(422)["errors"][0]["field"], "kpi");
+    assert_eq!(res.problem(400)["errors"][0]["field"], "kpi");
     app.get(
         "/api/v1/dashboard/kpis?from_year=2025&to_year=2024",
         &app.viewer(),
@@ -589,7 +589,7 @@ async fn the_dashboard_filters_and_refuses_what_it_cannot_answer(app: TestApp) {
         &app.viewer(),
     )
     .await
-    .problem(422);
+    .problem(400);
 }
 
 async fn yearly_figures_come_in_by_spreadsheet_with_a_dry_run(app: TestApp) {

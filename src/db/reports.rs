@@ -97,15 +97,16 @@ impl ValueRow {
     }
 }
 
+/// A year in the path: outside 2000-2100 it is a malformed request (400).
 pub fn check_year(year: i32) -> Result<(), ApiError> {
     if YEARS.contains(&year) {
         Ok(())
     } else {
-        Err(ApiError::invalid(
-            "year",
-            "range",
-            format!("reports are kept for {} to {}", YEARS.start(), YEARS.end()),
-        ))
+        let message = format!("reports are kept for {} to {}", YEARS.start(), YEARS.end());
+        Err(ApiError::BadRequest {
+            detail: message.clone(),
+            errors: vec![FieldError::new("year", "range", message)],
+        })
     }
 }
 

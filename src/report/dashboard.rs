@@ -302,6 +302,14 @@ impl Live {
     }
 }
 
+/// A filter naming something that does not exist: a malformed query (400).
+fn unknown(field: &str, code: &str, message: String) -> ApiError {
+    ApiError::BadRequest {
+        detail: message.clone(),
+        errors: vec![crate::error::FieldError::new(field, code, message)],
+    }
+}
+
 pub fn dashboard(conn: &mut AnyConnection, f: &DashboardFilter) -> Result<Dashboard, ApiError> {
     let mut query = alliances::table
         .select((alliances::id, alliances::slug))
@@ -320,7 +328,7 @@ pub fn dashboard(conn: &mut AnyConnection, f: &DashboardFilter) -> Result<Dashbo
         .collect();
     for a in &f.alliances {
         if !chosen.iter().any(|(id, slug)| a == id || a == slug) {
-            return Err(ApiError::invalid(
+            return Err(unknown(
                 "alliance",
                 "unknown_alliance",
                 format!(
@@ -336,7 +344,7 @@ pub fn dashboard(conn: &mut AnyConnection, f: &DashboardFilter) -> Result<Dashbo
     }
     for code in &f.kpis {
         if !catalogue.iter().any(|k| &k.code == code) {
-            return Err(ApiError::invalid(
+            return Err(unknown(
                 "kpi",
                 "unknown_kpi",
                 format!("the catalogue has no KPI `{code}`"),
