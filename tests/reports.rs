@@ -574,6 +574,32 @@ async fn the_dashboard_filters_and_refuses_what_it_cannot_answer(app: TestApp) {
     let total = text.lines().find(|l| l.starts_with("total,")).unwrap();
     assert!(total.ends_with(",sum_of_reported"), "{total}");
 
+    // Polling: 304 until something changes.
+    let url = "/api/v1/dashboard/kpis?from_year=2025&to_year=2025";
+    let first = app.get(url, &app.viewer()).await;
+    let tag = first.header("etag").unwrap().to_owned();
+    let poll = || {
+        app.send(
+            app.client
+                .get(app.url(url))
+                .bearer_auth(app.viewer())
+                .insert_header(("If-None-Match", tag.clone())),
+            None,
+        )
+    };
+    assert_eq!(poll().await.status, 304);
+    let res = app
+        .put(
+            &format!("/api/v1/alliances/{TEDA}/kpis/2025"),
+            &secretariat(&app),
+            &json!({"kpis": [{"code": "students_enrolled", "target": 1, "actual": 2}]}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let after = poll().await;
+    assert_eq!(after.status, 200);
+    assert_ne!(after.header("etag").unwrap(), tag);
+
     let res = app
         .get("/api/v1/dashboard/kpis?kpi=no_such_kpi", &app.viewer())
         .await;

@@ -410,25 +410,43 @@ fn entity_tags(value: &str) -> Option<Vec<String>> {
     (!tags.is_empty() && tags.iter().all(well_formed)).then_some(tags)
 }
 
+/// Whether the client's `If-None-Match` names `etag` (weak comparison).
+pub fn not_modified(req: &HttpRequest, etag: &str) -> bool {
+    names_tag(if_none_match(req).as_deref(), etag)
+}
+
+/// The `If-None-Match` header's text, to take off the request's thread.
+pub fn if_none_match(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Whether an `If-None-Match` value names `etag` (weak comparison).
+pub fn names_tag(if_none_match: Option<&str>, etag: &str) -> bool {
+    if_none_match.is_some_and(|v| {
+        v.trim() == "*"
+            || entity_tags(v)
+                .unwrap_or_default()
+                .iter()
+                .any(|t| t.strip_prefix("W/").unwrap_or(t) == etag)
+    })
+}
+
+/// 304 with the tag.
+pub fn unchanged_since(etag: String) -> HttpResponse {
+    HttpResponse::NotModified()
+        .insert_header((header::ETAG, etag))
+        .finish()
+}
+
 /// A resource as a response: its JSON with its `ETag`, or 304 when the
 /// client's `If-None-Match` names the current tag (weak comparison).
 pub fn item<R: Serialize + Versioned>(req: &HttpRequest, resource: &R) -> HttpResponse {
     let etag = resource.etag();
-    let fresh = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim() == "*"
-                || entity_tags(v)
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|t| t.strip_prefix("W/").unwrap_or(t) == etag)
-        });
-    if fresh {
-        HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag))
-            .finish()
+    if not_modified(req, &etag) {
+        unchanged_since(etag)
     } else {
         HttpResponse::Ok()
             .insert_header((header::ETAG, etag))

@@ -2,18 +2,22 @@
 //! its workflow (`/alliances/{id}/reports/{year}`), and the dashboard
 //! (`/dashboard/kpis`).
 
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::extract::{ApiJson, ApiQuery, IfMatch, OptionalJson, changed, item};
+use super::extract::{
+    ApiJson, ApiQuery, IfMatch, OptionalJson, changed, if_none_match, item, names_tag,
+    unchanged_since,
+};
 use super::files::{self, HeaderLang};
 use crate::auth::Principal;
 use crate::db::reports::{self, Entries};
 use crate::db::write::Precondition;
-use crate::db::{Db, alliances};
+use crate::db::{Db, alliances, changes};
 use crate::domain::report::{
-    AnnualReport, KpiYear, KpiYearInput, ReportAction, ReportActionInput, YEARS,
+    AnnualReport, KpiYear, KpiYearInput, ReportAction, ReportActionInput, YEARS, sha256_hex,
 };
 use crate::error::{ApiError, FieldError};
 use crate::report::dashboard::{self, Dashboard, DashboardFilter};
@@ -286,14 +290,18 @@ fn list_param(v: Option<String>) -> Vec<String> {
 /// years give their approved figures (and the snapshot hash); other years
 /// give the figures as they stand. Totals count an organisation that
 /// belongs to several alliances once (`method` says how each total adds up).
+/// A screen that polls with `If-None-Match` gets 304 until a record changes.
 #[utoipa::path(
     operation_id = "dashboard_kpis",
     tag = "reports",
     params(DashboardQuery),
-    responses((status = 200, description = "Rows and totals", content(
-        (Dashboard = "application/json"),
-        (String = "text/csv"),
-    )))
+    responses(
+        (status = 200, description = "Rows and totals", content(
+            (Dashboard = "application/json"),
+            (String = "text/csv"),
+        ), headers(("ETag" = String, description = "Changes when any record changes; poll with `If-None-Match`"))),
+        (status = 304, description = "Nothing has changed since the `If-None-Match` tag"),
+    )
 )]
 #[get("/dashboard/kpis")]
 pub async fn dashboard_kpis(
@@ -335,14 +343,34 @@ pub async fn dashboard_kpis(
         kpis: list_param(q.kpi),
         approved_only: q.approved_only.unwrap_or(false),
     };
-    let board = db.read(move |c| dashboard::dashboard(c, &filter)).await?;
-    match csv {
-        false => Ok(HttpResponse::Ok().json(board)),
+    // Every change that can move a figure is a change event, so the feed's
+    // head and the question make a tag: a screen that polls with
+    // `If-None-Match` gets 304 for one indexed read until something changes.
+    let question = format!("{filter:?} csv={csv}");
+    let client_tag = if_none_match(&req);
+    let answer = db
+        .read(move |c| {
+            let etag = format!("\"{}-{}\"", changes::head(c)?, &sha256_hex(&question)[..16]);
+            if names_tag(client_tag.as_deref(), &etag) {
+                return Ok((etag, None));
+            }
+            Ok((etag, Some(dashboard::dashboard(c, &filter)?)))
+        })
+        .await?;
+    let (etag, board) = match answer {
+        (etag, None) => return Ok(unchanged_since(etag)),
+        (etag, Some(board)) => (etag, board),
+    };
+    let mut res = match csv {
+        false => HttpResponse::Ok().json(board),
         true => {
             let bytes = dashboard::table(&board)
                 .write(Format::Csv)
                 .map_err(ApiError::Internal)?;
-            Ok(files::attachment(bytes, Format::Csv, "dashboard-kpis"))
+            files::attachment(bytes, Format::Csv, "dashboard-kpis")
         }
-    }
+    };
+    let etag = header::HeaderValue::from_str(&etag).map_err(ApiError::internal)?;
+    res.headers_mut().insert(header::ETAG, etag);
+    Ok(res)
 }
