@@ -170,6 +170,19 @@ pub fn app(
         .app_data(web::Data::new(service.webhooks))
         .app_data(web::Data::new(api::Description(description)))
         .app_data(web::Data::new(routes))
+        // A path segment of the wrong type (a year that is not a number)
+        // gets a problem, like every other malformed request.
+        .app_data(web::PathConfig::default().error_handler(|err, _| {
+            crate::error::ApiError::BadRequest {
+                detail: format!("the path is not valid: {err}"),
+                errors: vec![crate::error::FieldError::new(
+                    "path",
+                    "invalid",
+                    err.to_string(),
+                )],
+            }
+            .into()
+        }))
         .service(
             SwaggerUi::new("/docs/{_:.*}")
                 .config(utoipa_swagger_ui::Config::from("/api/v1/openapi.json")),

@@ -611,6 +611,18 @@ async fn the_dashboard_filters_and_refuses_what_it_cannot_answer(app: TestApp) {
     .await
     .problem(400);
     app.get(
+        "/api/v1/dashboard/kpis?from_year=1999&to_year=2024",
+        &app.viewer(),
+    )
+    .await
+    .problem(400);
+    app.get(
+        "/api/v1/alliances/teda-biomedicine/kpis/next",
+        &app.viewer(),
+    )
+    .await
+    .problem(400);
+    app.get(
         "/api/v1/alliances/teda-biomedicine/kpis/1999",
         &app.viewer(),
     )

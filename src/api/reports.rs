@@ -314,7 +314,9 @@ pub async fn dashboard_kpis(
     let to_year = q
         .to_year
         .unwrap_or_else(|| chrono::Datelike::year(&crate::db::write::tianjin_today()));
-    let from_year = q.from_year.unwrap_or(to_year - 9).max(*YEARS.start());
+    let from_year = q
+        .from_year
+        .unwrap_or_else(|| (to_year - 9).max(*YEARS.start()));
     let mut errors = vec![];
     for (field, y) in [("from_year", from_year), ("to_year", to_year)] {
         if !YEARS.contains(&y) {
