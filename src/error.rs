@@ -34,6 +34,11 @@ pub struct Problem {
     /// For a rejected import: the whole report of what it found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<Box<crate::import::ImportReport>>,
+    /// The request's id (also the `Request-Id` header), to quote to the
+    /// operator; the service's log line for the request carries it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "0193a1b2-7c4d-7e5f-8a9b-0c1d2e3f4a5b")]
+    pub request_id: Option<String>,
 }
 
 /// One field at fault: where (a dotted path into the body or the name of a
@@ -261,6 +266,8 @@ impl ApiError {
                 ApiError::ImportRejected(r) => Some(r.clone()),
                 _ => None,
             },
+            // Filled in by `telemetry::Observe`, which knows the request.
+            request_id: None,
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod report;
 pub mod seed;
 pub mod sync;
 pub mod tabular;
+pub mod telemetry;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -40,6 +41,9 @@ pub struct Service {
     pub if_match: api::extract::IfMatchPolicy,
     pub webhooks: sync::WebhookSettings,
     pub webhook_worker: bool,
+    pub metrics: telemetry::Metrics,
+    /// Whether the webhook worker runs (`/readyz`).
+    pub worker_status: sync::WorkerStatus,
 }
 
 impl Service {
@@ -62,7 +66,14 @@ impl Service {
             tracing::info!(%report, "new SQLite store: loaded the demo alliances");
         }
         let secret = jwt_secret(config, &db)?;
+        let metrics = telemetry::Metrics::new(db.pool_wait());
         Ok(Service {
+            metrics,
+            worker_status: if config.webhook_worker {
+                sync::WorkerStatus::expected()
+            } else {
+                sync::WorkerStatus::default()
+            },
             db,
             keys: web::Data::new(JwtKeys::hs256(&secret)),
             body_limit: BodyLimit(config.max_body_bytes),
@@ -78,8 +89,9 @@ impl Service {
     /// Starts what runs beside the HTTP server (the webhook worker, unless
     /// turned off) on the current actix runtime.
     pub fn spawn_background(&self) -> Option<sync::Worker> {
-        self.webhook_worker
-            .then(|| sync::Worker::spawn(self.db.clone(), self.webhooks))
+        self.webhook_worker.then(|| {
+            sync::Worker::spawn(self.db.clone(), self.webhooks, self.worker_status.clone())
+        })
     }
 }
 
@@ -163,6 +175,8 @@ pub fn app(
         .to_pretty_json()
         .expect("the description serialises");
     app.app_data(web::Data::new(service.db))
+        .app_data(web::Data::new(service.metrics.clone()))
+        .app_data(web::Data::new(service.worker_status.clone()))
         .app_data(service.keys)
         .app_data(web::Data::new(service.body_limit))
         .app_data(web::Data::new(service.import_limit))
@@ -189,7 +203,9 @@ pub fn app(
         )
         .route("/docs", web::get().to(|| async { redirect("/docs/") }))
         .default_service(web::to(api::fallback))
-        .wrap(tracing_actix_web::TracingLogger::default())
+        .wrap(telemetry::Observe {
+            metrics: service.metrics,
+        })
 }
 
 fn redirect(to: &'static str) -> HttpResponse {

@@ -130,6 +130,8 @@ pub struct Db {
     sqlite_writer: Arc<Mutex<()>>,
     /// Woken after every committed write (long-polls of the change feed).
     committed: Arc<tokio::sync::Notify>,
+    /// How long requests wait for a pooled connection (`/metrics`).
+    pool_wait: prometheus::Histogram,
 }
 
 impl Db {
@@ -150,16 +152,45 @@ impl Db {
             .test_on_check_out(false)
             .build(manager)
             .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+        let pool_wait = prometheus::Histogram::with_opts(
+            prometheus::HistogramOpts::new(
+                "db_pool_wait_seconds",
+                "Time a query waited for a pooled connection",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0,
+            ]),
+        )
+        .expect("valid metric");
         Ok(Db {
             pool,
             engine,
             sqlite_writer: Arc::default(),
             committed: Arc::default(),
+            pool_wait,
         })
     }
 
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// The pool-wait histogram, for the service's metrics registry.
+    pub fn pool_wait(&self) -> &prometheus::Histogram {
+        &self.pool_wait
+    }
+
+    /// Connections open and idle now.
+    pub fn pool_state(&self) -> r2d2::State {
+        self.pool.state()
+    }
+
+    /// A pooled connection, timing the wait.
+    fn pooled(&self) -> Result<r2d2::PooledConnection<Manager>, ApiError> {
+        let timer = self.pool_wait.start_timer();
+        let conn = self.pool.get();
+        timer.observe_duration();
+        Ok(conn?)
     }
 
     /// A connection for the command line and tests (blocking).
@@ -194,8 +225,8 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        actix_web::web::block(move || f(&mut *pool.get()?)).await?
+        let db = self.clone();
+        actix_web::web::block(move || f(&mut *db.pooled()?)).await?
     }
 
     /// Runs a change on a blocking thread, in one transaction that also
@@ -218,7 +249,7 @@ impl Db {
             Engine::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner())),
             Engine::Postgres => None,
         };
-        let mut conn = self.pool.get()?;
+        let mut conn = self.pooled()?;
         let result = conn.transaction(|conn| {
             let conn: &mut AnyConnection = conn;
             if let AnyConnection::Postgresql(pg) = conn {
@@ -250,7 +281,7 @@ impl Db {
                 Engine::Sqlite => Some(db.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner())),
                 Engine::Postgres => None,
             };
-            let mut conn = db.pool.get()?;
+            let mut conn = db.pooled()?;
             let conn: &mut AnyConnection = &mut conn;
             conn.transaction(f)
         })

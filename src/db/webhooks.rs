@@ -837,3 +837,11 @@ pub fn prune(conn: &mut AnyConnection, before: NaiveDateTime) -> Result<usize, A
     )
     .execute(conn)?)
 }
+
+/// How many deliveries there are in each status (`/metrics`).
+pub fn deliveries_by_status(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>, ApiError> {
+    Ok(webhook_deliveries::table
+        .group_by(webhook_deliveries::status)
+        .select((webhook_deliveries::status, diesel::dsl::count_star()))
+        .load(conn)?)
+}

@@ -5,4 +5,4 @@ pub mod signature;
 pub mod target;
 pub mod worker;
 
-pub use worker::{WebhookSettings, Worker};
+pub use worker::{WebhookSettings, Worker, WorkerState, WorkerStatus};

@@ -40,6 +40,52 @@ impl WebhookSettings {
     }
 }
 
+/// Whether this process's worker runs, for `/readyz`: off (not
+/// configured), running, or stopped (it ended, or has not started yet).
+#[derive(Debug, Clone, Default)]
+pub struct WorkerStatus(Arc<std::sync::atomic::AtomicU8>);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerState {
+    Off,
+    Running,
+    Stopped,
+}
+
+impl WorkerStatus {
+    const OFF: u8 = 0;
+    const RUNNING: u8 = 1;
+    const STOPPED: u8 = 2;
+
+    /// A worker is configured but not started yet.
+    pub fn expected() -> Self {
+        let s = WorkerStatus::default();
+        s.set(Self::STOPPED);
+        s
+    }
+
+    fn set(&self, v: u8) {
+        self.0.store(v, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn state(&self) -> WorkerState {
+        match self.0.load(std::sync::atomic::Ordering::SeqCst) {
+            Self::OFF => WorkerState::Off,
+            Self::RUNNING => WorkerState::Running,
+            _ => WorkerState::Stopped,
+        }
+    }
+}
+
+/// Marks the worker stopped however its task ends (a panic included).
+struct StoppedOnDrop(WorkerStatus);
+
+impl Drop for StoppedOnDrop {
+    fn drop(&mut self) {
+        self.0.set(WorkerStatus::STOPPED);
+    }
+}
+
 /// The running worker; `stop` ends it after the pass in progress.
 pub struct Worker {
     stop: Option<oneshot::Sender<()>>,
@@ -48,9 +94,14 @@ pub struct Worker {
 
 impl Worker {
     /// Starts the worker on the current actix runtime.
-    pub fn spawn(db: Db, settings: WebhookSettings) -> Worker {
+    pub fn spawn(db: Db, settings: WebhookSettings, status: WorkerStatus) -> Worker {
         let (stop, stopped) = oneshot::channel();
-        let done = actix_web::rt::spawn(run(db, settings, stopped));
+        status.set(WorkerStatus::RUNNING);
+        let guard = StoppedOnDrop(status);
+        let done = actix_web::rt::spawn(async move {
+            let _guard = guard;
+            run(db, settings, stopped).await
+        });
         Worker {
             stop: Some(stop),
             done: Some(done),
