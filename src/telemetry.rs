@@ -253,7 +253,8 @@ async fn with_request_id<B: MessageBody + 'static>(
         Ok(Ok(b)) => b,
         // Problem bodies are small; one that cannot be read is an empty answer.
         _ => {
-            return ServiceResponse::new(req, head.set_body(BoxBody::new(()))).map_into_right_body();
+            return ServiceResponse::new(req, head.set_body(BoxBody::new(())))
+                .map_into_right_body();
         }
     };
     let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
