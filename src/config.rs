@@ -135,3 +135,83 @@ impl Config {
         }
     }
 }
+
+/// Where settings may also come from: a TOML file of `key = value` lines,
+/// keys as the flags spell them with `_` (`database_url`, `pool_size`).
+/// `ALLIANCE_CONFIG` names it; else `./alliance.toml` is read if present.
+pub const CONFIG_FILE_ENV: &str = "ALLIANCE_CONFIG";
+pub const DEFAULT_CONFIG_FILE: &str = "alliance.toml";
+
+/// The settings a file gave, by key, for `config check` to say where each
+/// value came from.
+#[derive(Debug, Default, Clone)]
+pub struct FileSettings {
+    pub path: Option<std::path::PathBuf>,
+    pub keys: Vec<String>,
+}
+
+/// Reads the settings file, if any, into the environment of this process
+/// for every setting the environment does not already hold: precedence is
+/// flag, then environment, then file, then default. `env_of` maps a key to
+/// its environment variable (from the flag definitions, so the two cannot
+/// drift). Call before any thread starts.
+pub fn load_file(
+    env_of: impl Fn(&str) -> Option<String>,
+    known: &[String],
+) -> anyhow::Result<FileSettings> {
+    let path = match std::env::var_os(CONFIG_FILE_ENV) {
+        Some(p) => std::path::PathBuf::from(p),
+        None if std::path::Path::new(DEFAULT_CONFIG_FILE).exists() => DEFAULT_CONFIG_FILE.into(),
+        None => return Ok(FileSettings::default()),
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut keys = vec![];
+    for (key, value) in table {
+        let var = env_of(&key).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: unknown setting `{key}`; the settings are {}",
+                path.display(),
+                known.join(", ")
+            )
+        })?;
+        let value = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => anyhow::bail!(
+                "{}: `{key}` must be a string, a whole number or true/false, not {}",
+                path.display(),
+                other.type_str()
+            ),
+        };
+        if std::env::var_os(&var).is_none() {
+            // SAFETY: called from `main` before the runtime or any other
+            // thread exists, so nothing reads the environment concurrently.
+            unsafe { std::env::set_var(&var, value) };
+            keys.push(key);
+        }
+    }
+    Ok(FileSettings {
+        path: Some(path),
+        keys,
+    })
+}
+
+/// A setting's value as `config check` shows it: secrets masked, a
+/// database URL without its password.
+pub fn shown(key: &str, value: &str) -> String {
+    match key {
+        "jwt_secret" => format!("(set, {} bytes)", value.len()),
+        "database_url" => match url::Url::parse(value) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("****"));
+                u.to_string()
+            }
+            _ => value.to_owned(),
+        },
+        _ => value.to_owned(),
+    }
+}

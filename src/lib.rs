@@ -95,6 +95,25 @@ impl Service {
     }
 }
 
+/// The checks `serve` makes on settings before it opens anything.
+pub fn check_settings(config: &Config) -> anyhow::Result<()> {
+    let (engine, _) = Engine::of(&config.database_url);
+    check_secret_policy(config.jwt_secret.as_deref(), engine)?;
+    config
+        .addr
+        .parse::<std::net::SocketAddr>()
+        .map(|_| ())
+        .or_else(|_| {
+            // A host name with a port is fine too.
+            config
+                .addr
+                .rsplit_once(':')
+                .filter(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok())
+                .map(|_| ())
+                .ok_or_else(|| anyhow::anyhow!("addr `{}` is not host:port", config.addr))
+        })
+}
+
 /// PostgreSQL is production: it needs a configured key of at least 32 bytes.
 /// SQLite (the demo) may go without; it then makes and keeps its own.
 fn check_secret_policy(secret: Option<&str>, engine: Engine) -> anyhow::Result<()> {

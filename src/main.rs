@@ -1,6 +1,6 @@
 //! `alliance-api`: serve (default) | migrate | seed | openapi | token.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use alliance_api::auth::{JwtKeys, Principal, Role};
@@ -44,6 +44,11 @@ enum Command {
         #[arg(long, default_value_t = 90)]
         older_than_days: i64,
     },
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
     /// Print a signed bearer token.
     Token {
         /// admin, reviewer, secretariat, member or viewer.
@@ -64,10 +69,22 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Print the effective settings (secrets masked) and where each came
+    /// from; fail on a setting the service would refuse.
+    Check,
+}
+
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let file = load_config_file()?;
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     init_logging(cli.config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
+        Command::Config {
+            action: ConfigAction::Check,
+        } => config_check(&cli.config, &matches, &file),
         Command::Serve => actix_web::rt::System::new().block_on(alliance_api::serve(cli.config)),
         Command::Migrate => {
             let db = Db::connect(&cli.config.database_url, 1)?;
@@ -127,6 +144,68 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The settings file (`alliance.toml` or `ALLIANCE_CONFIG`) into the
+/// environment, for each setting the environment does not hold.
+fn load_config_file() -> anyhow::Result<alliance_api::config::FileSettings> {
+    let command = Cli::command();
+    let args: Vec<(String, Option<String>)> = command
+        .get_arguments()
+        .map(|a| {
+            (
+                a.get_id().to_string(),
+                a.get_env().map(|e| e.to_string_lossy().into_owned()),
+            )
+        })
+        .filter(|(_, env)| env.is_some())
+        .collect();
+    let known: Vec<String> = args.iter().map(|(k, _)| k.clone()).collect();
+    alliance_api::config::load_file(
+        |key| {
+            args.iter()
+                .find(|(k, _)| k == key)
+                .and_then(|(_, e)| e.clone())
+        },
+        &known,
+    )
+}
+
+/// `config check`: every setting, its value (secrets masked) and source.
+fn config_check(
+    config: &Config,
+    matches: &clap::ArgMatches,
+    file: &alliance_api::config::FileSettings,
+) -> anyhow::Result<()> {
+    use clap::parser::ValueSource;
+    if let Some(path) = &file.path {
+        println!("# settings file: {}", path.display());
+    }
+    for arg in Cli::command().get_arguments() {
+        let Some(env) = arg.get_env() else { continue };
+        let id = arg.get_id().as_str();
+        let value = matches.get_raw(id).map(|mut v| {
+            v.next()
+                .map(|v| v.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        let source = match matches.value_source(id) {
+            Some(ValueSource::CommandLine) => "flag".to_owned(),
+            Some(ValueSource::EnvVariable) if file.keys.iter().any(|k| k == id) => {
+                "file".to_owned()
+            }
+            Some(ValueSource::EnvVariable) => format!("env {}", env.to_string_lossy()),
+            Some(ValueSource::DefaultValue) => "default".to_owned(),
+            _ => "unset".to_owned(),
+        };
+        let shown = value
+            .map(|v| alliance_api::config::shown(id, &v))
+            .unwrap_or_else(|| "-".into());
+        println!("{id} = {shown}  ({source})");
+    }
+    alliance_api::check_settings(config)?;
+    println!("# ok: the service would start with these settings");
+    Ok(())
 }
 
 fn init_logging(format: LogFormat) {

@@ -147,3 +147,58 @@ fn postgres_needs_a_real_signing_key() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 32 bytes"));
 }
+
+#[test]
+fn settings_come_from_a_file_the_environment_overrides_and_check_masks_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("alliance.toml");
+    std::fs::write(
+        &file,
+        "database_url = \"postgres://svc:hunter2@127.0.0.1:5432/alliance\"\n\
+         jwt_secret = \"0123456789abcdef0123456789abcdef-file\"\n\
+         pool_size = 12\n\
+         addr = \"127.0.0.1:9100\"\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let out = stdout(&cli(
+        &["config", "check"],
+        &[
+            ("ALLIANCE_CONFIG", path),
+            ("ALLIANCE_ADDR", "127.0.0.1:9200"),
+        ],
+    ));
+    assert!(out.contains("pool_size = 12  (file)"), "{out}");
+    assert!(
+        out.contains("addr = 127.0.0.1:9200  (env ALLIANCE_ADDR)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("postgres://svc:****@127.0.0.1:5432/alliance"),
+        "{out}"
+    );
+    assert!(
+        out.contains("jwt_secret = (set, 37 bytes)  (file)"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("hunter2") && !out.contains("0123456789abcdef"),
+        "{out}"
+    );
+
+    std::fs::write(&file, "pool_sise = 3\n").unwrap();
+    let refused = cli(&["config", "check"], &[("ALLIANCE_CONFIG", path)]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("unknown setting `pool_sise`"));
+
+    std::fs::write(
+        &file,
+        "database_url = \"postgres://svc@127.0.0.1/alliance\"\n",
+    )
+    .unwrap();
+    let refused = cli(&["config", "check"], &[("ALLIANCE_CONFIG", path)]);
+    assert!(
+        !refused.status.success(),
+        "PostgreSQL without a key is refused"
+    );
+}
