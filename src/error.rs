@@ -301,6 +301,25 @@ impl ResponseError for ApiError {
     }
 }
 
+/// Whether an error says the database went away (restarted, shut down,
+/// the network dropped) rather than that the query was wrong: a 503 the
+/// client may retry, not a 500.
+fn connection_lost(kind: &DatabaseErrorKind, message: &str) -> bool {
+    matches!(
+        kind,
+        DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
+    ) || [
+        "terminating connection",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "server closed the connection",
+        "connection to server",
+        "no connection to the server",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
+}
+
 impl From<DieselError> for ApiError {
     fn from(e: DieselError) -> Self {
         match e {
@@ -323,6 +342,15 @@ impl From<DieselError> for ApiError {
             }
             DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 ApiError::Unavailable("a concurrent change won; retry the request".into())
+            }
+            DieselError::DatabaseError(kind, info) if connection_lost(&kind, info.message()) => {
+                ApiError::Unavailable(format!(
+                    "the database connection was lost ({}); retry shortly",
+                    info.message()
+                ))
+            }
+            DieselError::BrokenTransactionManager => {
+                ApiError::Unavailable("the database connection was lost; retry shortly".into())
             }
             other => ApiError::Internal(other.to_string()),
         }

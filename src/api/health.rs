@@ -59,7 +59,7 @@ pub async fn readyz(
     db: web::Data<Db>,
     worker: web::Data<WorkerStatus>,
 ) -> Result<HttpResponse, ApiError> {
-    let ready = db.read(|_| Ok(())).await.is_ok();
+    let ready = db.probe(std::time::Duration::from_secs(2)).await;
     if !ready {
         return Err(ApiError::Unavailable("the database does not answer".into()));
     }

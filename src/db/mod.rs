@@ -185,6 +185,21 @@ impl Db {
         self.pool.state()
     }
 
+    /// Whether the database answers a query now, waiting at most
+    /// `within` for a connection (`/readyz` must answer quickly when the
+    /// database is gone).
+    pub async fn probe(&self, within: Duration) -> bool {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get_timeout(within).ok()?;
+            conn.batch_execute("SELECT 1").ok()
+        })
+        .await
+        .ok()
+        .flatten()
+        .is_some()
+    }
+
     /// A pooled connection, timing the wait.
     fn pooled(&self) -> Result<r2d2::PooledConnection<Manager>, ApiError> {
         let timer = self.pool_wait.start_timer();

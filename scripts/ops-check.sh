@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The operator's checks, on a throwaway PostgreSQL of its own (so stopping
+# it harms nothing else):
+#   1. a wrk load run, then /metrics: the route's request count equals what
+#      wrk counted (give or take the requests in flight when wrk stopped);
+#   2. PostgreSQL stopped under load: /readyz goes 503, API requests get 503
+#      problems (never 500, never a hang); started again: the service
+#      recovers without a restart. Prints how long each took.
+#
+#   scripts/ops-check.sh            debug build (CI)
+#   scripts/ops-check.sh --release
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile=dev; [ "${1:-}" = "--release" ] && profile=release
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[ -x "$pgbin/initdb" ] || { echo "initdb is needed (PostgreSQL server package)" >&2; exit 1; }
+
+cargo build -q --profile "$profile" --bin alliance-api
+bin=target/$([ "$profile" = dev ] && echo debug || echo release)/alliance-api
+
+work=$(mktemp -d -t alliance-ops-XXXXXX)
+as_pg=()
+if [ "$(id -u)" = 0 ]; then chown postgres "$work"; as_pg=(runuser -u postgres --); fi
+port=55433
+pid=""
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  "${as_pg[@]}" "$pgbin/pg_ctl" -s -D "$work/db" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+pg_start() { "${as_pg[@]}" "$pgbin/pg_ctl" -s -D "$work/db" -l "$work/pg.log" -o "-p $port -k $work -c listen_addresses=127.0.0.1" -w start; }
+"${as_pg[@]}" "$pgbin/initdb" -D "$work/db" -U postgres -A trust >/dev/null
+pg_start
+
+export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+export ALLIANCE_JWT_SECRET="ops-check-secret-ops-check-secret-0123"
+"$bin" seed >/dev/null
+app_port=18094
+RUST_LOG=warn ALLIANCE_ADDR=127.0.0.1:$app_port ALLIANCE_DB_POOL_SIZE=4 "$bin" 2>"$work/service.log" & pid=$!
+base=http://127.0.0.1:$app_port
+for _ in $(seq 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
+token=$("$bin" token --role viewer --ttl 3600)
+url="$base/api/v1/alliances/teda-biomedicine"
+
+# 1. Load, then the count.
+conns=8
+sent=$(wrk -t2 -c"$conns" -d3s -H "Authorization: Bearer $token" "$url" | awk '/requests in/ {print $1}')
+counted=$(curl -sf "$base/metrics" | awk -F' ' '/^alliance_http_requests_total\{method="GET",route="\/api\/v1\/alliances\/\{id\}",status="200"\}/ {print $2}')
+echo "wrk completed $sent requests; /metrics counts $counted for GET /api/v1/alliances/{id} (200)"
+[ -n "$sent" ] && [ -n "$counted" ] || { echo "no figures" >&2; exit 1; }
+diff=$(( counted - sent ))
+[ "$diff" -ge 0 ] && [ "$diff" -le "$conns" ] || { echo "the counts differ by $diff (more than the $conns in flight)" >&2; exit 1; }
+
+# 2. PostgreSQL goes away under load, then comes back.
+load() { while :; do curl -s -o /dev/null -w '%{http_code}\n' --max-time 15 -H "Authorization: Bearer $token" "$url"; done; }
+load > "$work/codes" & loader=$!
+sleep 1
+t0=$(date +%s.%N)
+"${as_pg[@]}" "$pgbin/pg_ctl" -s -D "$work/db" -m fast stop
+unready=""
+for _ in $(seq 300); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 15 "$base/readyz")
+  if [ "$code" = 503 ]; then unready=$(date +%s.%N); break; fi
+  sleep 0.1
+done
+[ -n "$unready" ] || { echo "/readyz never went unready" >&2; exit 1; }
+sleep 2
+problem=$(curl -s -w ' %{http_code}' --max-time 15 -H "Authorization: Bearer $token" "$url")
+case "$problem" in
+  *'"status":503'*' 503') ;;
+  *) echo "while PostgreSQL is down the API answered: $problem" >&2; exit 1 ;;
+esac
+t1=$(date +%s.%N)
+pg_start
+ready=""
+for _ in $(seq 600); do
+  if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 15 "$base/readyz")" = 200 ]; then ready=$(date +%s.%N); break; fi
+  sleep 0.1
+done
+[ -n "$ready" ] || { echo "/readyz did not come back" >&2; exit 1; }
+sleep 1
+kill "$loader" 2>/dev/null || true; wait "$loader" 2>/dev/null || true
+curl -sf -H "Authorization: Bearer $token" "$url" >/dev/null || { echo "no answer after recovery" >&2; exit 1; }
+codes=$(sort "$work/codes" | uniq -c | awk '{printf "%s×%s ", $1, $2}')
+echo "PostgreSQL stopped: /readyz unready after $(awk -v a="$t0" -v b="$unready" 'BEGIN {printf "%.1f", b - a}') s"
+echo "PostgreSQL started: /readyz ready again after $(awk -v a="$t1" -v b="$ready" 'BEGIN {printf "%.1f", b - a}') s, without a restart"
+echo "answers to the load during the outage: $codes"
+if grep -qv '^\(200\|503\)$' "$work/codes"; then
+  echo "some answers were neither 200 nor 503" >&2; exit 1
+fi
+echo "ops-check passed"
