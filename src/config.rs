@@ -96,6 +96,11 @@ pub struct Config {
     /// Log lines as text or JSON (`RUST_LOG` sets the level).
     #[arg(long, env = "ALLIANCE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Let anyone view `/dashboard`: the page gets a 15-minute viewer
+    /// token from `POST /dashboard/token`. Off by default: every read of
+    /// the API then needs a token of one's own.
+    #[arg(long, env = "ALLIANCE_PUBLIC_DASHBOARD", default_value_t = false, action = clap::ArgAction::Set)]
+    pub public_dashboard: bool,
 }
 
 impl Config {
@@ -118,6 +123,7 @@ impl Config {
             webhook_retry_window_secs: 86_400,
             webhook_timeout_secs: 10,
             log_format: LogFormat::Text,
+            public_dashboard: false,
         }
     }
 

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod dashboard;
 pub mod db;
 pub mod domain;
 pub mod error;
@@ -44,6 +45,7 @@ pub struct Service {
     pub metrics: telemetry::Metrics,
     /// Whether the webhook worker runs (`/readyz`).
     pub worker_status: sync::WorkerStatus,
+    pub public_dashboard: dashboard::PublicDashboard,
 }
 
 impl Service {
@@ -69,6 +71,7 @@ impl Service {
         let metrics = telemetry::Metrics::new(db.pool_wait());
         Ok(Service {
             metrics,
+            public_dashboard: dashboard::PublicDashboard(config.public_dashboard),
             worker_status: if config.webhook_worker {
                 sync::WorkerStatus::expected()
             } else {
@@ -169,6 +172,7 @@ fn split_app() -> (
         .openapi(api::ApiDoc::openapi())
         .service(utoipa_actix_web::scope("/api/v1").configure(api::routes))
         .configure(api::health::routes)
+        .configure(dashboard::routes)
         .split_for_parts();
     // After the split: the routes bring the paths this adds problems to.
     utoipa::Modify::modify(&api::Conventions, &mut description);
@@ -196,6 +200,7 @@ pub fn app(
     app.app_data(web::Data::new(service.db))
         .app_data(web::Data::new(service.metrics.clone()))
         .app_data(web::Data::new(service.worker_status.clone()))
+        .app_data(web::Data::new(service.public_dashboard))
         .app_data(service.keys)
         .app_data(web::Data::new(service.body_limit))
         .app_data(web::Data::new(service.import_limit))

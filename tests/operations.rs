@@ -131,8 +131,64 @@ async fn readiness_says_what_it_checked(app: TestApp) {
     );
 }
 
+async fn the_dashboard_page_is_served_hardened_and_private_by_default(app: TestApp) {
+    let page = app.send(app.client.get(app.url("/dashboard")), None).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.text().contains("/dashboard/assets/echarts.min.js"));
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    let echarts = app
+        .send(
+            app.client.get(app.url("/dashboard/assets/echarts.min.js")),
+            None,
+        )
+        .await;
+    assert_eq!(echarts.status, 200);
+    assert!(echarts.body.len() > 500_000, "the vendored ECharts, whole");
+    app.send(
+        app.client.get(app.url("/dashboard/assets/../Cargo.toml")),
+        None,
+    )
+    .await
+    .problem(404);
+    // Not public unless the operator says so.
+    let res = app
+        .send(app.client.post(app.url("/dashboard/token")), None)
+        .await;
+    res.problem(404);
+}
+
+async fn a_public_dashboard_hands_out_short_viewer_tokens(mut app: TestApp) {
+    app.config.public_dashboard = true;
+    app.restart().await;
+    let res = app
+        .send(app.client.post(app.url("/dashboard/token")), None)
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let body = res.json();
+    assert_eq!(body["expires_in"], 900);
+    let token = body["token"].as_str().unwrap();
+    assert_eq!(app.get("/api/v1/alliances", token).await.status, 200);
+    // Read-only: a viewer cannot write.
+    app.post(
+        "/api/v1/kpi-definitions",
+        token,
+        &serde_json::json!({"code": "x1", "name_zh": "x", "unit": "count", "direction": "increase", "value_type": "integer"}),
+    )
+    .await
+    .problem(403);
+}
+
 on_both_engines!(
     metrics_count_each_request_by_route_template,
     every_answer_carries_a_request_id_and_problems_quote_it,
     readiness_says_what_it_checked,
+    the_dashboard_page_is_served_hardened_and_private_by_default,
+    a_public_dashboard_hands_out_short_viewer_tokens,
 );

@@ -486,9 +486,11 @@ fn total(k: &KpiDefinition, year: i32, cells: &[Cell]) -> DashboardTotal {
         Some(_) => TotalMethod::RecordsSummed,
         None => TotalMethod::SumOfReported,
     };
+    // Rounded to four places: sums of decimals (万元) must not show
+    // binary-fraction noise such as 2693.7000000000003.
     let sum = |pick: &dyn Fn(&Cell) -> Option<f64>| {
         let values: Vec<f64> = cells.iter().filter_map(pick).collect();
-        (!values.is_empty()).then(|| values.iter().sum::<f64>())
+        (!values.is_empty()).then(|| (values.iter().sum::<f64>() * 10_000.0).round() / 10_000.0)
     };
     let (target, actual) = match method {
         TotalMethod::NotAdditive => (None, None),
