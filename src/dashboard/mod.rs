@@ -60,21 +60,34 @@ pub async fn page() -> HttpResponse {
     )
 }
 
+/// The files the page loads.
+#[derive(Debug, Clone, Copy, serde::Deserialize, ToSchema)]
+pub enum Asset {
+    #[serde(rename = "dashboard.js")]
+    Script,
+    #[serde(rename = "dashboard.css")]
+    Style,
+    #[serde(rename = "echarts.min.js")]
+    Echarts,
+}
+
 /// The page's script, style sheet and the vendored ECharts.
 #[utoipa::path(
     operation_id = "dashboard_asset",
     tag = "dashboard",
     security(()),
-    params(("name" = String, Path, description = "`dashboard.js`, `dashboard.css` or `echarts.min.js`", example = "dashboard.js")),
-    responses((status = 200, description = "The file", body = String, content_type = "text/javascript"))
+    params(("name" = inline(Asset), Path, description = "The file", example = "dashboard.js")),
+    responses(
+        (status = 200, description = "The file", body = String, content_type = "text/javascript"),
+        (status = 400, description = "No such file", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/dashboard/assets/{name}")]
-pub async fn asset(name: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let (body, content_type) = match name.as_str() {
-        "dashboard.js" => (SCRIPT, "text/javascript; charset=utf-8"),
-        "dashboard.css" => (STYLE, "text/css; charset=utf-8"),
-        "echarts.min.js" => (ECHARTS, "text/javascript; charset=utf-8"),
-        other => return Err(ApiError::NotFound(format!("no dashboard file `{other}`"))),
+pub async fn asset(name: web::Path<Asset>) -> Result<HttpResponse, ApiError> {
+    let (body, content_type) = match name.into_inner() {
+        Asset::Script => (SCRIPT, "text/javascript; charset=utf-8"),
+        Asset::Style => (STYLE, "text/css; charset=utf-8"),
+        Asset::Echarts => (ECHARTS, "text/javascript; charset=utf-8"),
     };
     Ok(hardened(
         HttpResponse::Ok()
