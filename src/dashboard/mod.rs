@@ -78,7 +78,10 @@ pub enum Asset {
     security(()),
     params(("name" = inline(Asset), Path, description = "The file", example = "dashboard.js")),
     responses(
-        (status = 200, description = "The file", body = String, content_type = "text/javascript"),
+        (status = 200, description = "The file", content(
+            (String = "text/javascript"),
+            (String = "text/css"),
+        )),
         (status = 400, description = "No such file", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
