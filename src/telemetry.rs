@@ -119,7 +119,7 @@ impl Metrics {
             })
             .await?;
         self.feed_head.set(head);
-        for status in ["pending", "delivered", "failed"] {
+        for status in ["pending", "succeeded", "failed"] {
             let n = by_status
                 .iter()
                 .find(|(s, _)| s == status)

@@ -117,6 +117,19 @@ pub fn postgres_url() -> Option<String> {
     }
 }
 
+/// A fresh database on the test PostgreSQL server for a test that runs
+/// the binary itself (several processes over one database); dropped with it.
+pub struct ScratchDatabase {
+    _db: PgDatabase,
+    pub url: String,
+}
+
+pub fn scratch_postgres() -> Option<ScratchDatabase> {
+    let admin = postgres_url()?;
+    let (db, url) = PgDatabase::create(&admin);
+    Some(ScratchDatabase { _db: db, url })
+}
+
 /// A database of its own on the test server, dropped with it.
 struct PgDatabase {
     admin_url: String,
