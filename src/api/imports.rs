@@ -12,7 +12,7 @@ use crate::db::Db;
 use crate::db::Tx;
 use crate::error::{ApiError, FieldError};
 use crate::import::{self, ImportReport, activities, kpis, members};
-use crate::tabular::{self, Format, Sheet, SpreadsheetFile, Table};
+use crate::tabular::{self, Format, SpreadsheetFile, Table};
 
 const ALLIANCE_ID: &str = "Alliance id or slug";
 
@@ -60,7 +60,7 @@ pub async fn import_members(
 ) -> Result<HttpResponse, ApiError> {
     let how = Import {
         columns: members::COLUMNS,
-        parse: members::parse,
+        parse: members::parse_row,
         run: members::run,
     };
     how.run(db, caller, key, id.into_inner(), query.0, upload)
@@ -99,7 +99,7 @@ pub async fn import_activities(
 ) -> Result<HttpResponse, ApiError> {
     let how = Import {
         columns: activities::COLUMNS,
-        parse: activities::parse,
+        parse: activities::parse_row,
         run: activities::run,
     };
     how.run(db, caller, key, id.into_inner(), query.0, upload)
@@ -138,7 +138,7 @@ pub async fn import_kpis(
 ) -> Result<HttpResponse, ApiError> {
     let how = Import {
         columns: kpis::COLUMNS,
-        parse: kpis::parse,
+        parse: kpis::parse_row,
         run: kpis::run,
     };
     how.run(db, caller, key, id.into_inner(), query.0, upload)
@@ -148,7 +148,7 @@ pub async fn import_kpis(
 /// How one kind of import reads and writes its rows.
 struct Import<R> {
     columns: &'static [import::Column],
-    parse: fn(&Sheet, &[Option<usize>], &mut ImportReport) -> Vec<R>,
+    parse: import::ParseRow<R>,
     run: fn(&mut Tx<'_>, &str, Vec<R>, &mut ImportReport) -> Result<(), ApiError>,
 }
 
@@ -181,7 +181,7 @@ impl<R: Send + 'static> Import<R> {
             rows: sheet.rows.len(),
             ..Default::default()
         };
-        let rows = (self.parse)(&sheet, &at, &mut report);
+        let rows = import::parse_rows(&sheet, &at, self.columns, &mut report, self.parse);
         let run = self.run;
         let result = idempotency::once(&db, caller, key, upload.digest, move |tx| {
             run(tx, &alliance, rows, &mut report)?;

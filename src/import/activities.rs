@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use super::{Column, ImportReport, date_of};
+use super::{Cells, Column, ImportReport, date_of};
 use crate::db::schema::{activities as activity_rows, organizations as org_rows, platforms};
 use crate::db::write::Precondition;
 use crate::db::{Tx, activities, alliances};
@@ -14,7 +14,7 @@ use crate::domain::activity::{
 };
 use crate::domain::{Name, Url};
 use crate::error::ApiError;
-use crate::tabular::{Row, Sheet, Table};
+use crate::tabular::Table;
 
 pub const COLUMNS: &[Column] = &[
     Column {
@@ -152,102 +152,76 @@ fn items(s: &str) -> Vec<String> {
         .collect()
 }
 
-pub fn parse(sheet: &Sheet, at: &[Option<usize>], report: &mut ImportReport) -> Vec<ActivityRow> {
-    sheet
-        .rows
-        .iter()
-        .filter_map(|row| parse_row(row, at, report))
-        .collect()
-}
-
-fn parse_row(row: &Row, at: &[Option<usize>], report: &mut ImportReport) -> Option<ActivityRow> {
-    let before = report.conflicts.len();
-    let cell = |key: &str| -> Option<String> {
-        let c = COLUMNS.iter().position(|c| c.key == key)?;
-        let text = row.cells.get(at[c]?)?.trim();
-        (!text.is_empty()).then(|| text.to_owned())
-    };
-    let n = row.number;
-    let mut bad = |column: &str, message: String| {
-        report.conflict(n, Some(column), "invalid", message);
-    };
-    macro_rules! field {
-        ($key:literal, $parse:expr) => {
-            match cell($key) {
-                None => None,
-                Some(text) => match $parse(&text) {
-                    Ok(v) => Some(v),
-                    Err(e) => {
-                        bad($key, format!("`{text}`: {e}"));
-                        None
-                    }
-                },
-            }
-        };
-    }
-    let kind = field!("kind", |t: &str| {
+pub fn parse_row(c: &Cells<'_>, report: &mut ImportReport) -> Option<ActivityRow> {
+    let kind = c.parse(report, "kind", |t: &str| {
         kind_of(t).ok_or(
         "not a kind: use council_meeting (理事会会议), training (培训), joint_research (联合研发), order_class (订单班), competition (技能大赛) or exchange (交流)"
     )
     });
-    let title = field!("title", |t: &str| Name::parse(t));
-    let starts_on = field!("starts_on", date_of);
-    let ends_on = field!("ends_on", date_of);
+    let title = c.parse(report, "title", |t: &str| Name::parse(t));
+    let starts_on = c.parse(report, "starts_on", date_of);
+    let ends_on = c.parse(report, "ends_on", date_of);
     let figures = ActivityFigures {
-        persons: field!("persons", count_of),
-        person_times: field!("person_times", count_of),
-        hours: field!("hours", count_of),
-        students: field!("students", count_of),
-        awards: field!("awards", count_of),
-        budget_cny: field!("budget_cny", count_of),
+        persons: c.parse(report, "persons", count_of),
+        person_times: c.parse(report, "person_times", count_of),
+        hours: c.parse(report, "hours", count_of),
+        students: c.parse(report, "students", count_of),
+        awards: c.parse(report, "awards", count_of),
+        budget_cny: c.parse(report, "budget_cny", count_of),
     };
-    let research_status = field!("research_status", |t: &str| t
-        .parse::<ResearchStatus>()
-        .map_err(|_| "use proposed, ongoing, completed or terminated"));
-    let open_call = field!("open_call", |t: &str| match t {
+    let research_status = c.parse(report, "research_status", |t: &str| {
+        t.parse::<ResearchStatus>()
+            .map_err(|_| "use proposed, ongoing, completed or terminated")
+    });
+    let open_call = c.parse(report, "open_call", |t: &str| match t {
         "true" | "是" | "yes" | "1" => Ok(true),
         "false" | "否" | "no" | "0" => Ok(false),
         _ => Err("use 是 or 否 (true or false)"),
     });
-    let evidence = field!("evidence", |t: &str| t
-        .split_whitespace()
-        .map(Url::parse)
-        .collect::<Result<Vec<_>, _>>());
-    let outcome = field!("outcome", |t: &str| if t.chars().count() <= 4000 {
-        Ok(t.to_owned())
-    } else {
-        Err("at most 4000 characters")
+    let evidence = c.parse(report, "evidence", |t: &str| {
+        t.split_whitespace()
+            .map(Url::parse)
+            .collect::<Result<Vec<_>, _>>()
+    });
+    let outcome = c.parse(report, "outcome", |t: &str| {
+        if t.chars().count() <= 4000 {
+            Ok(t.to_owned())
+        } else {
+            Err("at most 4000 characters")
+        }
     });
     for (key, missing) in [
-        ("kind", kind.is_none() && cell("kind").is_none()),
-        ("title", title.is_none() && cell("title").is_none()),
+        ("kind", kind.is_none() && c.text("kind").is_none()),
+        ("title", title.is_none() && c.text("title").is_none()),
         (
             "starts_on",
-            starts_on.is_none() && cell("starts_on").is_none(),
+            starts_on.is_none() && c.text("starts_on").is_none(),
         ),
     ] {
         if missing {
-            bad(key, "required".into());
+            c.bad(report, key, "required");
         }
     }
-    if report.conflicts.len() > before {
+    if c.rejected(report) {
         return None;
     }
     Some(ActivityRow {
-        number: n,
+        number: c.number,
         kind: kind?,
         title: title?,
         starts_on: starts_on?,
         ends_on,
-        platform: cell("platform"),
-        organizations: cell("organizations")
+        platform: c.text("platform"),
+        organizations: c
+            .text("organizations")
             .as_deref()
             .map(items)
             .unwrap_or_default(),
         figures,
         research_status,
         open_call,
-        resolutions: cell("resolutions")
+        resolutions: c
+            .text("resolutions")
             .as_deref()
             .map(items)
             .unwrap_or_default(),

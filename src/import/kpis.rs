@@ -4,14 +4,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{Column, ImportReport};
+use super::{Cells, Column, ImportReport};
 use crate::db::reports::{self, Entries};
 use crate::db::write::Precondition;
 use crate::db::{Tx, alliances, kpis};
 use crate::domain::Url;
 use crate::domain::report::{KpiEntry, KpiYearInput, YEARS, check_entry};
 use crate::error::ApiError;
-use crate::tabular::{Row, Sheet, Table};
+use crate::tabular::Table;
 
 pub const COLUMNS: &[Column] = &[
     Column {
@@ -69,78 +69,37 @@ fn year_of(s: &str) -> Result<i32, &'static str> {
 }
 
 /// Links separated by spaces, `；`, `;` or line breaks.
-fn links_of(s: &str) -> Result<Vec<Url>, String> {
+fn links_of(s: &str) -> Result<Vec<Url>, &'static str> {
     s.split(['；', ';', '\n', ' '])
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .map(|t| Url::parse(t).map_err(|e| format!("`{t}`: {e}")))
+        .map(Url::parse)
         .collect()
 }
 
-pub fn parse(sheet: &Sheet, at: &[Option<usize>], report: &mut ImportReport) -> Vec<KpiRow> {
-    sheet
-        .rows
-        .iter()
-        .filter_map(|row| parse_row(row, at, report))
-        .collect()
-}
-
-fn parse_row(row: &Row, at: &[Option<usize>], report: &mut ImportReport) -> Option<KpiRow> {
-    let before = report.conflicts.len();
-    let cell = |key: &str| -> Option<String> {
-        let c = COLUMNS.iter().position(|c| c.key == key)?;
-        let text = row.cells.get(at[c]?)?.trim();
-        (!text.is_empty()).then(|| text.to_owned())
-    };
-    let n = row.number;
-    let mut bad = |column: &str, message: String| {
-        report.conflict(n, Some(column), "invalid", message);
-    };
-    let year = match cell("year").map(|t| year_of(&t).map_err(|e| format!("`{t}`: {e}"))) {
-        Some(Ok(y)) => Some(y),
-        Some(Err(m)) => {
-            bad("year", m);
-            None
+pub fn parse_row(c: &Cells<'_>, report: &mut ImportReport) -> Option<KpiRow> {
+    let year = c.parse(report, "year", year_of);
+    let code = c.text("code");
+    for (key, missing) in [("year", c.text("year").is_none()), ("code", code.is_none())] {
+        if missing {
+            c.bad(report, key, "required");
         }
-        None => {
-            bad("year", "the year is required".into());
-            None
-        }
-    };
-    let code = cell("code");
-    if code.is_none() {
-        bad("code", "the KPI code is required".into());
     }
-    let mut number = |key: &str| match cell(key).map(|t| figure_of(&t).map_err(|e| (t, e))) {
-        Some(Ok(v)) => Some(v),
-        Some(Err((t, e))) => {
-            bad(key, format!("`{t}`: {e}"));
-            None
-        }
-        None => None,
-    };
-    let target = number("target");
-    let actual = number("actual");
-    let evidence = match cell("evidence").map(|t| links_of(&t)) {
-        Some(Ok(links)) => links,
-        Some(Err(m)) => {
-            report.conflict(n, Some("evidence"), "invalid", m);
-            vec![]
-        }
-        None => vec![],
-    };
-    if report.conflicts.len() > before {
+    let target = c.parse(report, "target", figure_of);
+    let actual = c.parse(report, "actual", figure_of);
+    let evidence = c.parse(report, "evidence", links_of);
+    if c.rejected(report) {
         return None;
     }
     Some(KpiRow {
-        number: n,
+        number: c.number,
         year: year?,
         entry: KpiEntry {
             code: code?,
             target,
             actual,
-            note: cell("note"),
-            evidence,
+            note: c.text("note"),
+            evidence: evidence.unwrap_or_default(),
         },
     })
 }

@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use super::{Column, ImportReport, date_of};
+use super::{Cells, Column, ImportReport, date_of};
 use crate::db::schema::organizations as org_rows;
 use crate::db::write::Precondition;
 use crate::db::{Tx, alliances, memberships, organizations};
@@ -16,7 +16,7 @@ use crate::domain::organization::{
 };
 use crate::domain::{ExternalSystem, Name, Slug, Url, Uscc};
 use crate::error::ApiError;
-use crate::tabular::{Row, Sheet, Table};
+use crate::tabular::Table;
 
 pub const COLUMNS: &[Column] = &[
     Column {
@@ -124,78 +124,49 @@ fn role_of(s: &str) -> Option<MembershipRole> {
 
 /// Parses the rows of a sheet whose columns were located; rejected cells
 /// go into the report.
-pub fn parse(sheet: &Sheet, at: &[Option<usize>], report: &mut ImportReport) -> Vec<MemberRow> {
-    let mut out = Vec::with_capacity(sheet.rows.len());
-    for row in &sheet.rows {
-        if let Some(parsed) = parse_row(row, at, report) {
-            out.push(parsed);
-        }
-    }
-    out
-}
-
-fn parse_row(row: &Row, at: &[Option<usize>], report: &mut ImportReport) -> Option<MemberRow> {
-    let before = report.conflicts.len();
-    let cell = |key: &str| -> Option<String> {
-        let c = COLUMNS.iter().position(|c| c.key == key)?;
-        let text = row.cells.get(at[c]?)?.trim();
-        (!text.is_empty()).then(|| text.to_owned())
-    };
-    let n = row.number;
-    let mut bad = |column: &str, message: String| {
-        report.conflict(n, Some(column), "invalid", message);
-    };
-    macro_rules! field {
-        ($key:literal, $parse:expr) => {
-            match cell($key) {
-                None => None,
-                Some(text) => match $parse(&text) {
-                    Ok(v) => Some(v),
-                    Err(e) => {
-                        bad($key, format!("`{text}`: {e}"));
-                        None
-                    }
-                },
-            }
-        };
-    }
-    let slug = field!("slug", |t: &str| Slug::parse(t).map_err(|e| e.to_string()));
-    let kind = field!("kind", |t: &str| {
+pub fn parse_row(c: &Cells<'_>, report: &mut ImportReport) -> Option<MemberRow> {
+    let slug = c.parse(report, "slug", |t: &str| {
+        Slug::parse(t).map_err(|e| e.to_string())
+    });
+    let kind = c.parse(report, "kind", |t: &str| {
         kind_of(t).ok_or(
         "not a kind: use enterprise (企业), university (高校), vocational_college (高职), secondary_vocational (中职), research_institute (科研机构), government (政府), industry_association (行业协会) or other (其他)"
     )
     });
-    let name_zh = field!("name_zh", |t: &str| Name::parse(t));
-    let name_en = field!("name_en", |t: &str| Name::parse(t));
-    let uscc = field!("uscc", |t: &str| Uscc::parse(t).map_err(|e| e.to_string()));
-    let region = field!("region", |t: &str| Name::parse(t));
-    let website = field!("website", |t: &str| Url::parse(t));
-    let external_ref = field!("external_ref", |t: &str| {
+    let name_zh = c.parse(report, "name_zh", |t: &str| Name::parse(t));
+    let name_en = c.parse(report, "name_en", |t: &str| Name::parse(t));
+    let uscc = c.parse(report, "uscc", |t: &str| {
+        Uscc::parse(t).map_err(|e| e.to_string())
+    });
+    let region = c.parse(report, "region", |t: &str| Name::parse(t));
+    let website = c.parse(report, "website", |t: &str| Url::parse(t));
+    let external_ref = c.parse(report, "external_ref", |t: &str| {
         let (system, id) = t.split_once(':').ok_or("write it as system:id")?;
         Ok::<_, &str>(ExternalRef {
             system: ExternalSystem::parse(system.trim())?,
             id: Name::parse(id.trim())?,
         })
     });
-    let role = field!("role", |t: &str| role_of(t).ok_or(
-        "not a role: use lead (牵头单位), co_lead (共同牵头单位) or member (成员单位)"
-    ));
-    let joined_on = field!("joined_on", date_of);
-    let note = field!("note", |t: &str| {
+    let role = c.parse(report, "role", |t: &str| {
+        role_of(t)
+            .ok_or("not a role: use lead (牵头单位), co_lead (共同牵头单位) or member (成员单位)")
+    });
+    let joined_on = c.parse(report, "joined_on", date_of);
+    let note = c.parse(report, "note", |t: &str| {
         if t.chars().count() <= 2000 {
             Ok(t.to_owned())
         } else {
             Err("at most 2000 characters")
         }
     });
-    if name_zh.is_none() && cell("name_zh").is_none() {
-        bad("name_zh", "the name is required".into());
+    if name_zh.is_none() && c.text("name_zh").is_none() {
+        c.bad(report, "name_zh", "the name is required");
     }
-    if report.conflicts.len() > before {
+    if c.rejected(report) {
         return None;
     }
     Some(MemberRow {
-        number: n,
+        number: c.number,
         slug,
         kind,
         name_zh: name_zh?,

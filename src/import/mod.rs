@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::error::ApiError;
+use crate::tabular::{Row, Sheet};
 use utoipa::ToSchema;
 
 /// One column of an import: the key the API uses, and the Chinese header a
@@ -124,6 +125,81 @@ pub fn locate(
     } else {
         Err(errors)
     }
+}
+
+/// One data row's cells by column key, for a row parser: blank cells read
+/// as absent, and a cell that does not parse becomes a conflict naming its
+/// column.
+pub struct Cells<'a> {
+    /// The row as the spreadsheet numbers it.
+    pub number: usize,
+    row: &'a Row,
+    at: &'a [Option<usize>],
+    columns: &'static [Column],
+    conflicts_before: usize,
+}
+
+impl Cells<'_> {
+    /// The cell's text, trimmed; `None` when blank or the column is absent.
+    pub fn text(&self, key: &str) -> Option<String> {
+        let c = self.columns.iter().position(|c| c.key == key)?;
+        let text = self.row.cells.get(self.at[c]?)?.trim();
+        (!text.is_empty()).then(|| text.to_owned())
+    }
+
+    /// The cell parsed; one that does not parse is a conflict and reads as
+    /// absent.
+    pub fn parse<T, E: std::fmt::Display>(
+        &self,
+        report: &mut ImportReport,
+        key: &str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<T> {
+        let text = self.text(key)?;
+        match parse(&text) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.bad(report, key, format!("`{text}`: {e}"));
+                None
+            }
+        }
+    }
+
+    /// A conflict on one of this row's cells.
+    pub fn bad(&self, report: &mut ImportReport, key: &str, message: impl Into<String>) {
+        report.conflict(self.number, Some(key), "invalid", message);
+    }
+
+    /// Whether any of this row's cells was rejected.
+    pub fn rejected(&self, report: &ImportReport) -> bool {
+        report.conflicts.len() > self.conflicts_before
+    }
+}
+
+/// How an import turns one row's cells into its row type.
+pub type ParseRow<R> = fn(&Cells<'_>, &mut ImportReport) -> Option<R>;
+
+/// Every data row of a sheet, parsed; rows with a rejected cell are left
+/// out (their conflicts are in the report).
+pub fn parse_rows<R>(
+    sheet: &Sheet,
+    at: &[Option<usize>],
+    columns: &'static [Column],
+    report: &mut ImportReport,
+    parse_row: ParseRow<R>,
+) -> Vec<R> {
+    let mut out = Vec::with_capacity(sheet.rows.len());
+    for row in &sheet.rows {
+        let cells = Cells {
+            number: row.number,
+            row,
+            at,
+            columns,
+            conflicts_before: report.conflicts.len(),
+        };
+        out.extend(parse_row(&cells, report));
+    }
+    out
 }
 
 /// A row's error as conflicts (the field mapped to its column by
