@@ -6,7 +6,7 @@ mod common;
 use std::time::Instant;
 
 use alliance_api::auth::Role;
-use alliance_api::db::schema::{memberships, organizations};
+use alliance_api::db::schema::{audit_records, change_events, memberships, organizations};
 use alliance_api::tabular::{self, Format, Table};
 use common::TestApp;
 use diesel::prelude::*;
@@ -211,6 +211,143 @@ async fn a_thousand_rows_all_or_nothing(app: TestApp) {
     assert_eq!(renamed["name_zh"], "导入测试企业0006号（更名）");
 }
 
+/// New organisations go in by multi-row inserts; what they leave must be
+/// what the one-row-at-a-time path leaves, and a batch a check refuses
+/// must fall back to rows so the report names each one.
+async fn new_members_in_bulk_leave_what_one_by_one_leaves(app: TestApp) {
+    app.seed().await;
+    let token = app.token_for(Role::Secretariat, &["teda-biomedicine"], None);
+    let mut rows: Vec<Vec<String>> = (0..40).map(row).collect();
+    // Two rows naming one slug go one by one: the second updates the first.
+    let mut twin = row(40);
+    twin[0] = "import-co-0039".into();
+    twin[2] = "导入测试企业0039号（简称）".into();
+    twin[3] = String::new();
+    rows.push(twin);
+    let before = counts(&app);
+    let first_seq = app.event_count();
+    let res = upload(&app, &token, "", XLSX, workbook(rows.clone())).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let report = res.json();
+    assert_eq!(report["organizations_created"], 40, "{report}");
+    assert_eq!(report["memberships_created"], 40);
+    assert_eq!(report["organizations_updated"], 1);
+    assert_eq!(counts(&app).0, before.0 + 40);
+    assert_eq!(app.event_count(), first_seq + 81);
+
+    // Each organisation and membership has its event, whose payload is the
+    // resource as the API serves it, its audit record, and a joined entry.
+    let org = app
+        .get("/api/v1/organizations/import-co-0007", &app.viewer())
+        .await
+        .json();
+    let events: Vec<(String, Option<String>, String)> = change_events::table
+        .filter(change_events::resource_type.eq_any(["organization", "membership"]))
+        .order(change_events::seq.asc())
+        .select((
+            change_events::event_type,
+            change_events::alliance_id,
+            change_events::payload,
+        ))
+        .load(&mut *app.conn())
+        .unwrap();
+    // The batch writes all organisations, then all memberships (one by
+    // one would alternate): that is how this test knows the batch ran.
+    let kinds: Vec<&str> = events[events.len() - 81..]
+        .iter()
+        .map(|(t, _, _)| t.as_str())
+        .collect();
+    // The twins' first row goes one by one after the batch of 39.
+    assert_eq!(kinds[..39], ["organization.created"; 39]);
+    assert_eq!(kinds[39..78], ["membership.created"; 39]);
+    assert_eq!(
+        kinds[78..],
+        [
+            "organization.created",
+            "membership.created",
+            "organization.updated"
+        ]
+    );
+    let payload_of = |kind: &str, id: &str| {
+        let found: Vec<Value> = events
+            .iter()
+            .filter(|(t, _, p)| t == kind && p.contains(id))
+            .map(|(_, _, p)| serde_json::from_str(p).unwrap())
+            .collect();
+        assert_eq!(found.len(), 1, "one {kind} event for {id}");
+        found.into_iter().next().unwrap()
+    };
+    let mut served = org.clone();
+    served
+        .as_object_mut()
+        .unwrap()
+        .remove("registration_category");
+    let mut sent = payload_of("organization.created", org["id"].as_str().unwrap());
+    sent.as_object_mut()
+        .unwrap()
+        .remove("registration_category");
+    assert_eq!(sent, served);
+    let membership = app
+        .get(
+            "/api/v1/organizations/import-co-0007/memberships",
+            &app.viewer(),
+        )
+        .await
+        .json();
+    let membership = &membership["items"][0];
+    assert_eq!(
+        payload_of("membership.created", membership["id"].as_str().unwrap()),
+        *membership
+    );
+    let audited: i64 = audit_records::table
+        .filter(audit_records::resource_id.eq_any([
+            org["id"].as_str().unwrap(),
+            membership["id"].as_str().unwrap(),
+        ]))
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(audited, 2);
+    let history = app
+        .get(
+            &format!(
+                "/api/v1/memberships/{}/history",
+                membership["id"].as_str().unwrap()
+            ),
+            &app.viewer(),
+        )
+        .await
+        .json();
+    assert_eq!(history["items"][0]["field"], "joined", "{history}");
+    assert_eq!(history["items"][0]["to"], "member", "{history}");
+
+    // A dissolved alliance refuses the batch; the rows then go one by one
+    // and each is named, and nothing is written.
+    let res = app
+        .patch(
+            "/api/v1/alliances/teda-biomedicine",
+            &app.admin(),
+            &serde_json::json!({"status": "dissolved"}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let before = counts(&app);
+    let fresh: Vec<Vec<String>> = (100..105).map(row).collect();
+    let res = upload(&app, &token, "?dry_run=true", XLSX, workbook(fresh)).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let report = res.json();
+    let rows_named: Vec<u64> = conflicts(&report).iter().map(|c| c.0).collect();
+    assert_eq!(rows_named, vec![2, 3, 4, 5, 6], "{report}");
+    assert!(
+        report["conflicts"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("dissolved"),
+        "{report}"
+    );
+    assert_eq!(counts(&app), before);
+}
+
 async fn csv_with_chinese_headers_and_bad_files(app: TestApp) {
     app.seed().await;
     let token = app.token_for(Role::Secretariat, &["teda-biomedicine"], None);
@@ -390,6 +527,7 @@ async fn activities_import_with_names_and_rules(app: TestApp) {
 
 on_both_engines!(
     a_thousand_rows_all_or_nothing,
+    new_members_in_bulk_leave_what_one_by_one_leaves,
     csv_with_chinese_headers_and_bad_files,
     exports_import_again,
     activities_import_with_names_and_rules,

@@ -6,18 +6,18 @@ use diesel::prelude::*;
 use super::page::{Page, PageRequest};
 use super::schema::{membership_changes, memberships, organizations};
 use super::write::{Action, Change, Precondition, Tx, unchanged};
-use super::{AnyConnection, Backend, alliances, new_id, stored, utc};
-use crate::domain::alliance::AllianceStatus;
+use super::{AnyConnection, Backend, alliances, insert_all, new_id, stored, utc};
+use crate::domain::alliance::{Alliance, AllianceStatus};
 use crate::domain::membership::{
     Membership, MembershipChange, MembershipChangeField, MembershipPatch, MembershipRole,
     MembershipStatus, NewMembership,
 };
-use crate::domain::organization::OrganizationSummary;
+use crate::domain::organization::{Organization, OrganizationSummary};
 use crate::domain::{Name, Slug};
 use crate::error::ApiError;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = memberships, treat_none_as_null = true)]
+#[diesel(table_name = memberships, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct MembershipRow {
     id: String,
     alliance_id: String,
@@ -174,15 +174,7 @@ pub fn create(
     alliance_key: &str,
     new: NewMembership,
 ) -> Result<Membership, ApiError> {
-    let alliance = alliances::find(tx.conn, alliance_key)?;
-    tx.principal
-        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
-    if alliance.status == AllianceStatus::Dissolved {
-        return Err(ApiError::Conflict {
-            detail: format!("the alliance `{}` is dissolved", alliance.slug),
-            errors: vec![],
-        });
-    }
+    let alliance = writable_alliance(tx, alliance_key)?;
     let org = match super::organizations::find(tx.conn, &new.organization_id) {
         Err(ApiError::NotFound(msg)) => {
             return Err(ApiError::invalid("organization_id", "not_found", msg));
@@ -199,18 +191,64 @@ pub fn create(
             ),
         ));
     }
+    let membership = admitted(tx, &alliance.id, &org, new);
+    diesel::insert_into(memberships::table)
+        .values(to_row(&membership))
+        .execute(tx.conn)?;
+    diesel::insert_into(membership_changes::table)
+        .values(joined(tx, &membership))
+        .execute(tx.conn)?;
+    crate::db::reports::guard_records(tx.conn, &membership.alliance_id, None)?;
+    tx.record(created(&membership))?;
+    Ok(membership)
+}
+
+/// Admits many organisations with multi-row inserts (bulk imports). The
+/// caller has checked that none holds an open membership of the alliance;
+/// the unique index refuses the whole batch if one does. The approved
+/// years are checked once, after all rows are in.
+pub fn create_many(
+    tx: &mut Tx<'_>,
+    alliance_key: &str,
+    news: Vec<(&Organization, NewMembership)>,
+) -> Result<Vec<Membership>, ApiError> {
+    let alliance = writable_alliance(tx, alliance_key)?;
+    let all: Vec<Membership> = news
+        .into_iter()
+        .map(|(org, new)| admitted(tx, &alliance.id, org, new))
+        .collect();
+    let rows: Vec<_> = all.iter().map(to_row).collect();
+    insert_all!(tx.conn, memberships::table, &rows);
+    let history: Vec<_> = all.iter().map(|m| joined(tx, m)).collect();
+    insert_all!(tx.conn, membership_changes::table, &history);
+    crate::db::reports::guard_records(tx.conn, &alliance.id, None)?;
+    let changes: Vec<_> = all.iter().map(created).collect();
+    tx.record_all(&changes)?;
+    Ok(all)
+}
+
+/// The alliance, if the caller may admit members to it and it admits any.
+fn writable_alliance(tx: &mut Tx<'_>, key: &str) -> Result<Alliance, ApiError> {
+    let alliance = alliances::find(tx.conn, key)?;
+    tx.principal
+        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
+    if alliance.status == AllianceStatus::Dissolved {
+        return Err(ApiError::Conflict {
+            detail: format!("the alliance `{}` is dissolved", alliance.slug),
+            errors: vec![],
+        });
+    }
+    Ok(alliance)
+}
+
+/// A new, active membership of `org`.
+fn admitted(tx: &Tx<'_>, alliance_id: &str, org: &Organization, new: NewMembership) -> Membership {
     let now = utc(tx.now());
-    let membership = Membership {
+    Membership {
         id: new_id(),
-        alliance_id: alliance.id.clone(),
+        alliance_id: alliance_id.to_owned(),
         organization_id: org.id.clone(),
-        organization: OrganizationSummary {
-            id: org.id,
-            slug: org.slug,
-            kind: org.kind,
-            name_zh: org.name_zh,
-            name_en: org.name_en,
-        },
+        organization: org.summary(),
         organization_version: org.version,
         role: new.role,
         status: MembershipStatus::Active,
@@ -220,30 +258,32 @@ pub fn create(
         version: 1,
         created_at: now,
         updated_at: now,
-    };
-    diesel::insert_into(memberships::table)
-        .values(to_row(&membership))
-        .execute(tx.conn)?;
-    add_history(
+    }
+}
+
+/// The history row of a membership's start.
+fn joined(tx: &Tx<'_>, m: &Membership) -> ChangeRow {
+    history_row(
         tx,
-        &membership.id,
+        &m.id,
         MembershipChangeField::Joined,
         None,
-        membership.role.as_str(),
-        Some(membership.joined_on),
+        m.role.as_str(),
+        Some(m.joined_on),
         None,
-    )?;
-    crate::db::reports::guard_records(tx.conn, &membership.alliance_id, None)?;
-    tx.record(Change {
+    )
+}
+
+fn created(m: &Membership) -> Change<'_, Membership> {
+    Change {
         action: Action::Created,
         resource_type: "membership",
-        resource_id: &membership.id,
-        alliance_id: Some(&membership.alliance_id),
-        version: membership.version,
+        resource_id: &m.id,
+        alliance_id: Some(&m.alliance_id),
+        version: m.version,
         before: None,
-        after: Some(&membership),
-    })?;
-    Ok(membership)
+        after: Some(m),
+    }
 }
 
 pub fn update(
@@ -321,7 +361,7 @@ pub fn update(
 }
 
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = membership_changes)]
+#[diesel(table_name = membership_changes, treat_none_as_default_value = false)]
 struct ChangeRow {
     id: String,
     membership_id: String,
@@ -343,20 +383,33 @@ fn add_history(
     effective_on: Option<NaiveDate>,
     reason: Option<String>,
 ) -> Result<(), ApiError> {
+    let row = history_row(tx, membership_id, field, from, to, effective_on, reason);
     diesel::insert_into(membership_changes::table)
-        .values(ChangeRow {
-            id: new_id(),
-            membership_id: membership_id.to_owned(),
-            at: tx.now(),
-            actor: tx.principal.subject.clone(),
-            field: field.as_str().to_owned(),
-            from_value: from.map(str::to_owned),
-            to_value: to.to_owned(),
-            effective_on,
-            reason,
-        })
+        .values(row)
         .execute(tx.conn)?;
     Ok(())
+}
+
+fn history_row(
+    tx: &Tx<'_>,
+    membership_id: &str,
+    field: MembershipChangeField,
+    from: Option<&str>,
+    to: &str,
+    effective_on: Option<NaiveDate>,
+    reason: Option<String>,
+) -> ChangeRow {
+    ChangeRow {
+        id: new_id(),
+        membership_id: membership_id.to_owned(),
+        at: tx.now(),
+        actor: tx.principal.subject.clone(),
+        field: field.as_str().to_owned(),
+        from_value: from.map(str::to_owned),
+        to_value: to.to_owned(),
+        effective_on,
+        reason,
+    }
 }
 
 /// A membership's history, oldest first.

@@ -39,6 +39,42 @@ pub enum AnyConnection {
     Sqlite(diesel::SqliteConnection),
 }
 
+/// Rows per multi-row `INSERT`: under SQLite's 32 766 bound parameters for
+/// the widest row (organisations, 15 columns).
+pub const INSERT_BATCH: usize = 1000;
+
+/// From this many rows on, PostgreSQL takes them by `COPY` (binary), which
+/// costs a round trip more than an `INSERT` but far less per row.
+pub const COPY_FROM: usize = 64;
+
+/// Inserts a slice of rows, returning how many were written: on SQLite one
+/// multi-row `INSERT` per [`INSERT_BATCH`] rows; on PostgreSQL one `COPY`,
+/// or one `INSERT` for fewer than [`COPY_FROM`]. Multi-row statements do not
+/// compile through `MultiConnection`, so each engine's connection runs its
+/// own. The row type must write `None` as `NULL`
+/// (`treat_none_as_default_value = false`), as `COPY` has no `DEFAULT`.
+macro_rules! insert_all {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        let rows = $rows;
+        match &mut *$conn {
+            $crate::db::AnyConnection::Postgresql(c) if rows.len() >= $crate::db::COPY_FROM => {
+                diesel::copy_from($table).from_insertable(rows).execute(c)?
+            }
+            $crate::db::AnyConnection::Postgresql(c) => {
+                diesel::insert_into($table).values(rows).execute(c)?
+            }
+            $crate::db::AnyConnection::Sqlite(c) => {
+                let mut written = 0usize;
+                for chunk in rows.chunks($crate::db::INSERT_BATCH) {
+                    written += diesel::insert_into($table).values(chunk).execute(c)?;
+                }
+                written
+            }
+        }
+    }};
+}
+pub(crate) use insert_all;
+
 /// The query backend of `AnyConnection`, for boxed queries.
 pub type Backend = <AnyConnection as diesel::Connection>::Backend;
 

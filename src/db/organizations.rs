@@ -1,6 +1,6 @@
 //! Queries of organisations and their external references.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -11,7 +11,9 @@ use super::schema::{
     platform_partners, platforms,
 };
 use super::write::{Action, Change, Precondition, Tx, unchanged};
-use super::{AnyConnection, Backend, contains_pattern, lower, new_id, stored, utc};
+use super::{
+    AnyConnection, Backend, INSERT_BATCH, contains_pattern, insert_all, lower, new_id, stored, utc,
+};
 use crate::auth::Role;
 use crate::domain::organization::{
     Certification, CertificationLevel, ExternalRef, FormerName, NewOrganization, Organization,
@@ -21,7 +23,7 @@ use crate::domain::{ExternalSystem, Name, Slug, Url, Uscc};
 use crate::error::{ApiError, FieldError};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = organizations, treat_none_as_null = true)]
+#[diesel(table_name = organizations, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct OrganizationRow {
     id: String,
     slug: String,
@@ -41,7 +43,7 @@ struct OrganizationRow {
 }
 
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = organization_refs)]
+#[diesel(table_name = organization_refs, treat_none_as_default_value = false)]
 struct RefRow {
     organization_id: String,
     system: String,
@@ -116,6 +118,17 @@ impl OrganizationRow {
 }
 
 impl RefRow {
+    fn of(o: &Organization) -> Vec<RefRow> {
+        o.external_refs
+            .iter()
+            .map(|r| RefRow {
+                organization_id: o.id.clone(),
+                system: r.system.to_string(),
+                external_id: r.id.to_string(),
+            })
+            .collect()
+    }
+
     fn into_ref(self) -> Result<ExternalRef, ApiError> {
         Ok(ExternalRef {
             system: stored("external_refs.system", ExternalSystem::parse(&self.system))?,
@@ -321,21 +334,63 @@ fn ensure_unique(
 fn write_refs(conn: &mut AnyConnection, o: &Organization) -> Result<(), ApiError> {
     diesel::delete(organization_refs::table.filter(organization_refs::organization_id.eq(&o.id)))
         .execute(conn)?;
-    // One row at a time: batch inserts do not compile through MultiConnection.
-    for r in &o.external_refs {
-        let row = RefRow {
-            organization_id: o.id.clone(),
-            system: r.system.to_string(),
-            external_id: r.id.to_string(),
-        };
-        diesel::insert_into(organization_refs::table)
-            .values(row)
-            .execute(conn)?;
-    }
+    insert_all!(conn, organization_refs::table, &RefRow::of(o));
     Ok(())
 }
 
 pub fn create(tx: &mut Tx<'_>, new: NewOrganization) -> Result<Organization, ApiError> {
+    let org = registered(tx, new)?;
+    ensure_unique(tx.conn, &org, true)?;
+    diesel::insert_into(organizations::table)
+        .values(OrganizationRow::from_resource(&org))
+        .execute(tx.conn)?;
+    write_refs(tx.conn, &org)?;
+    tx.record(Change {
+        action: Action::Created,
+        resource_type: "organization",
+        resource_id: &org.id,
+        alliance_id: None,
+        version: org.version,
+        before: None,
+        after: Some(&org),
+    })?;
+    Ok(org)
+}
+
+/// Registers many organisations with multi-row inserts (bulk imports). The
+/// caller has checked that no slug, USCC or reference is taken or repeated;
+/// the unique indexes refuse the whole batch if one is.
+pub fn create_many(
+    tx: &mut Tx<'_>,
+    news: Vec<NewOrganization>,
+) -> Result<Vec<Organization>, ApiError> {
+    let orgs = news
+        .into_iter()
+        .map(|new| registered(tx, new))
+        .collect::<Result<Vec<_>, _>>()?;
+    let rows: Vec<_> = orgs.iter().map(OrganizationRow::from_resource).collect();
+    insert_all!(tx.conn, organizations::table, &rows);
+    let refs: Vec<RefRow> = orgs.iter().flat_map(RefRow::of).collect();
+    insert_all!(tx.conn, organization_refs::table, &refs);
+    let changes: Vec<_> = orgs
+        .iter()
+        .map(|org| Change {
+            action: Action::Created,
+            resource_type: "organization",
+            resource_id: &org.id,
+            alliance_id: None,
+            version: org.version,
+            before: None,
+            after: Some(org),
+        })
+        .collect();
+    tx.record_all(&changes)?;
+    Ok(orgs)
+}
+
+/// A new organisation as the caller may register it: an admin or a
+/// secretariat, or a member token registering its own slug.
+fn registered(tx: &Tx<'_>, new: NewOrganization) -> Result<Organization, ApiError> {
     let own = tx.principal.role == Role::Member
         && tx.principal.organization.as_deref() == Some(new.slug.as_str());
     if !own {
@@ -361,20 +416,6 @@ pub fn create(tx: &mut Tx<'_>, new: NewOrganization) -> Result<Organization, Api
         updated_at: now,
     };
     checked(&org)?;
-    ensure_unique(tx.conn, &org, true)?;
-    diesel::insert_into(organizations::table)
-        .values(OrganizationRow::from_resource(&org))
-        .execute(tx.conn)?;
-    write_refs(tx.conn, &org)?;
-    tx.record(Change {
-        action: Action::Created,
-        resource_type: "organization",
-        resource_id: &org.id,
-        alliance_id: None,
-        version: org.version,
-        before: None,
-        after: Some(&org),
-    })?;
     Ok(org)
 }
 
@@ -674,6 +715,55 @@ fn ensure_member_owned(
 }
 
 /// The organisation that holds `{system, id}`, if any.
+/// The slugs (or ids), USCCs and external references, of those asked
+/// about, that some organisation holds: batched lookups for bulk imports.
+#[derive(Debug, Default)]
+pub struct Held {
+    pub slugs: HashSet<String>,
+    pub usccs: HashSet<String>,
+    /// `(system, id)`
+    pub refs: HashSet<(String, String)>,
+}
+
+pub fn held(
+    conn: &mut AnyConnection,
+    slugs: &[String],
+    usccs: &[String],
+    refs: &[(String, String)],
+) -> Result<Held, ApiError> {
+    let mut held = Held::default();
+    for chunk in slugs.chunks(INSERT_BATCH) {
+        let found: Vec<(String, String)> = organizations::table
+            .filter(
+                organizations::slug
+                    .eq_any(chunk)
+                    .or(organizations::id.eq_any(chunk)),
+            )
+            .select((organizations::id, organizations::slug))
+            .load(conn)?;
+        held.slugs
+            .extend(found.into_iter().flat_map(|(id, slug)| [id, slug]));
+    }
+    for chunk in usccs.chunks(INSERT_BATCH) {
+        let found: Vec<Option<String>> = organizations::table
+            .filter(organizations::uscc.eq_any(chunk))
+            .select(organizations::uscc)
+            .load(conn)?;
+        held.usccs.extend(found.into_iter().flatten());
+    }
+    let asked: HashSet<&(String, String)> = refs.iter().collect();
+    let ids: Vec<&str> = refs.iter().map(|(_, id)| id.as_str()).collect();
+    for chunk in ids.chunks(INSERT_BATCH) {
+        let found: Vec<(String, String)> = organization_refs::table
+            .filter(organization_refs::external_id.eq_any(chunk))
+            .select((organization_refs::system, organization_refs::external_id))
+            .load(conn)?;
+        held.refs
+            .extend(found.into_iter().filter(|r| asked.contains(r)));
+    }
+    Ok(held)
+}
+
 pub fn find_by_ref(
     conn: &mut AnyConnection,
     system: &ExternalSystem,

@@ -6,8 +6,8 @@ use chrono::{NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::AnyConnection;
 use super::schema::{audit_records, change_events};
+use super::{AnyConnection, insert_all};
 use crate::auth::Principal;
 use crate::error::ApiError;
 
@@ -48,7 +48,7 @@ pub struct Change<'r, R: Serialize> {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = audit_records)]
+#[diesel(table_name = audit_records, treat_none_as_default_value = false)]
 struct NewAuditRecord<'a> {
     at: NaiveDateTime,
     actor: &'a str,
@@ -60,7 +60,7 @@ struct NewAuditRecord<'a> {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = change_events)]
+#[diesel(table_name = change_events, treat_none_as_default_value = false)]
 struct NewChangeEvent<'a> {
     at: NaiveDateTime,
     event_type: String,
@@ -99,13 +99,21 @@ impl<'a> Tx<'a> {
 
     /// Appends the audit record and the change event of one change.
     pub fn record<R: Serialize>(&mut self, change: Change<'_, R>) -> Result<(), ApiError> {
-        let after = self.audit(&change)?;
-        let payload = match after {
-            Some(after) => after,
-            None => serde_json::json!({"id": change.resource_id, "deleted": true}).to_string(),
-        };
-        diesel::insert_into(change_events::table)
-            .values(NewChangeEvent {
+        self.record_all(std::slice::from_ref(&change))
+    }
+
+    /// Appends the audit records and change events of many changes, in
+    /// order, with multi-row inserts (bulk imports).
+    pub fn record_all<R: Serialize>(&mut self, changes: &[Change<'_, R>]) -> Result<(), ApiError> {
+        let mut audits = Vec::with_capacity(changes.len());
+        let mut events = Vec::with_capacity(changes.len());
+        for change in changes {
+            let audit = self.audit_row(change)?;
+            let payload = match &audit.after {
+                Some(after) => after.clone(),
+                None => serde_json::json!({"id": change.resource_id, "deleted": true}).to_string(),
+            };
+            events.push(NewChangeEvent {
                 at: self.now,
                 event_type: format!("{}.{}", change.resource_type, change.action.as_str()),
                 resource_type: change.resource_type,
@@ -114,13 +122,14 @@ impl<'a> Tx<'a> {
                 version: change.version,
                 payload,
                 actor: &self.principal.subject,
-            })
-            .execute(self.conn)?;
+            });
+            audits.push(audit);
+        }
+        insert_all!(self.conn, audit_records::table, &audits);
+        insert_all!(self.conn, change_events::table, &events);
         Ok(())
     }
-}
 
-impl Tx<'_> {
     /// Appends only the audit record of a change: for records that are not
     /// shared through the feed (webhook subscriptions). Returns the `after`
     /// JSON.
@@ -128,24 +137,34 @@ impl Tx<'_> {
         &mut self,
         change: &Change<'_, R>,
     ) -> Result<Option<String>, ApiError> {
+        let row = self.audit_row(change)?;
+        diesel::insert_into(audit_records::table)
+            .values(&row)
+            .execute(self.conn)?;
+        Ok(row.after)
+    }
+
+    fn audit_row<'c, R: Serialize>(
+        &self,
+        change: &Change<'c, R>,
+    ) -> Result<NewAuditRecord<'c>, ApiError>
+    where
+        'a: 'c,
+    {
         let json = |r: Option<&R>| {
             r.map(serde_json::to_string)
                 .transpose()
                 .map_err(ApiError::internal)
         };
-        let after = json(change.after)?;
-        diesel::insert_into(audit_records::table)
-            .values(NewAuditRecord {
-                at: self.now,
-                actor: &self.principal.subject,
-                action: change.action.as_str(),
-                resource_type: change.resource_type,
-                resource_id: change.resource_id,
-                before: json(change.before)?,
-                after: after.clone(),
-            })
-            .execute(self.conn)?;
-        Ok(after)
+        Ok(NewAuditRecord {
+            at: self.now,
+            actor: &self.principal.subject,
+            action: change.action.as_str(),
+            resource_type: change.resource_type,
+            resource_id: change.resource_id,
+            before: json(change.before)?,
+            after: json(change.after)?,
+        })
     }
 }
 

@@ -3,6 +3,8 @@
 //! A row names an existing organisation by USCC, external reference or
 //! slug, so a re-run updates instead of duplicating.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
@@ -201,7 +203,27 @@ pub fn run(
     let alliance = alliances::find(tx.conn, alliance_key)?;
     tx.principal
         .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
-    for row in rows {
+    let (fresh, mut rest) = split_fresh(tx, rows)?;
+    if !fresh.is_empty() {
+        // The new organisations go in with multi-row inserts, in one
+        // savepoint. If any check refuses the batch, its rows go one by one
+        // below instead, so that the report names each row at fault.
+        let principal = tx.principal.clone();
+        let batch = tx
+            .conn
+            .transaction(|conn| admit_new(&mut Tx::new(conn, &principal), &alliance.id, &fresh));
+        match batch {
+            Ok(n) => {
+                report.organizations_created += n;
+                report.memberships_created += n;
+            }
+            Err(_) => {
+                rest.extend(fresh);
+                rest.sort_by_key(|r| r.number);
+            }
+        }
+    }
+    for row in rest {
         let number = row.number;
         // Each row in a savepoint: a row that fails leaves nothing behind,
         // and on PostgreSQL the transaction stays usable for the next row.
@@ -224,6 +246,105 @@ pub fn run(
         }
     }
     Ok(())
+}
+
+/// Splits the rows into those that register a new organisation and admit
+/// it, touching nothing another row or a recorded organisation holds (the
+/// bulk path), and the rest, in file order.
+fn split_fresh(
+    tx: &mut Tx<'_>,
+    rows: Vec<MemberRow>,
+) -> Result<(Vec<MemberRow>, Vec<MemberRow>), ApiError> {
+    fn keys(row: &MemberRow) -> [Option<String>; 3] {
+        [
+            row.slug.as_ref().map(|s| format!("slug:{s}")),
+            row.uscc.as_ref().map(|u| format!("uscc:{u}")),
+            row.external_ref
+                .as_ref()
+                .map(|r| format!("ref:{}:{}", r.system, r.id)),
+        ]
+    }
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for key in rows.iter().flat_map(keys).flatten() {
+        *seen.entry(key).or_default() += 1;
+    }
+    let slugs: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.slug.as_ref().map(|s| s.to_string()))
+        .collect();
+    let usccs: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.uscc.as_ref().map(|u| u.to_string()))
+        .collect();
+    let refs: Vec<(String, String)> = rows
+        .iter()
+        .filter_map(|r| r.external_ref.as_ref())
+        .map(|r| (r.system.to_string(), r.id.to_string()))
+        .collect();
+    let held = organizations::held(tx.conn, &slugs, &usccs, &refs)?;
+    Ok(rows.into_iter().partition(|row| {
+        let new = row
+            .slug
+            .as_ref()
+            .is_some_and(|s| !held.slugs.contains(s.as_str()))
+            && row
+                .uscc
+                .as_ref()
+                .is_none_or(|u| !held.usccs.contains(u.as_str()))
+            && row.external_ref.as_ref().is_none_or(|r| {
+                !held
+                    .refs
+                    .contains(&(r.system.to_string(), r.id.to_string()))
+            });
+        new && row.kind.is_some()
+            && row.joined_on.is_some()
+            && keys(row).iter().flatten().all(|k| seen[k] == 1)
+    }))
+}
+
+/// Registers and admits the fresh rows' organisations; returns how many.
+fn admit_new(tx: &mut Tx<'_>, alliance_id: &str, rows: &[MemberRow]) -> Result<usize, ApiError> {
+    let news = rows
+        .iter()
+        .map(|row| {
+            Ok(NewOrganization {
+                slug: row
+                    .slug
+                    .clone()
+                    .ok_or_else(|| ApiError::internal("a fresh row has a slug"))?,
+                kind: row
+                    .kind
+                    .ok_or_else(|| ApiError::internal("a fresh row has a kind"))?,
+                name_zh: row.name_zh.clone(),
+                name_en: row.name_en.clone(),
+                uscc: row.uscc.clone(),
+                region: row.region.clone(),
+                website: row.website.clone(),
+                external_refs: row.external_ref.clone().into_iter().collect(),
+                certification: None,
+                former_names: vec![],
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let orgs = organizations::create_many(tx, news)?;
+    let admissions = orgs
+        .iter()
+        .zip(rows)
+        .map(|(org, row)| {
+            Ok((
+                org,
+                NewMembership {
+                    organization_id: org.id.clone(),
+                    role: row.role.unwrap_or(MembershipRole::Member),
+                    joined_on: row
+                        .joined_on
+                        .ok_or_else(|| ApiError::internal("a fresh row has joined_on"))?,
+                    note: row.note.clone(),
+                },
+            ))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(memberships::create_many(tx, alliance_id, admissions)?.len())
 }
 
 /// The column of a field the write path names.
