@@ -4,7 +4,7 @@ GET /api/v1/changes (pages of 1000), beside reading the same rows straight
 from the database in the same run (psql COPY for PostgreSQL, Python's
 sqlite3 for SQLite). Release build; prints events/s for each.
 
-    scripts/bench_feed.py [--events 100000] [--pg postgres://postgres@127.0.0.1:5432/postgres]
+    scripts/bench_feed.py [--events 100000] [--pg postgres://postgres@127.0.0.1:5432/postgres] [--smoke]
 """
 import argparse, json, os, sqlite3, subprocess, tempfile, time, urllib.request
 
@@ -43,11 +43,15 @@ def serve(binary, url, port):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=100_000)
-    ap.add_argument("--pg", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
+    ap.add_argument("--pg", default=os.environ.get("BENCH_DATABASE_URL", os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")))
+    ap.add_argument("--smoke", action="store_true", help="debug build, 2 000 events (CI: it runs)")
     a = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    run(["cargo", "build", "-q", "--release", "--bin", "alliance-api"], cwd=root)
-    binary = os.path.join(root, "target/release/alliance-api")
+    profile, target = ("dev", "debug") if a.smoke else ("release", "release")
+    if a.smoke:
+        a.events = 2_000
+    run(["cargo", "build", "-q", "--profile", profile, "--bin", "alliance-api"], cwd=root)
+    binary = os.path.join(root, f"target/{target}/alliance-api")
     n, rows = a.events, []
     results = []
 
