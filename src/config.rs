@@ -34,6 +34,25 @@ pub struct Config {
     /// PostgreSQL; on SQLite a random one is made and kept in the database.
     #[arg(long, env = "ALLIANCE_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+    /// Earlier HS256 secrets, comma-separated: tokens they signed are still
+    /// accepted until they expire (key rotation).
+    #[arg(
+        long,
+        env = "ALLIANCE_JWT_PREVIOUS_SECRETS",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub jwt_previous_secrets: Vec<String>,
+    /// A private key (PKCS#8 PEM, Ed25519 or RSA) to sign tokens with instead
+    /// of the secret. Its `kid` is the file name up to the first `.`
+    /// (`2026-11.key.pem` → `2026-11`); its public half must be among
+    /// `jwt_verifying_keys`.
+    #[arg(long, env = "ALLIANCE_JWT_SIGNING_KEY")]
+    pub jwt_signing_key: Option<std::path::PathBuf>,
+    /// Public keys (SPKI PEM), comma-separated, that verify tokens naming
+    /// their `kid` (the file name up to the first `.`).
+    #[arg(long, env = "ALLIANCE_JWT_VERIFYING_KEYS", value_delimiter = ',')]
+    pub jwt_verifying_keys: Vec<std::path::PathBuf>,
     /// Database connections in the pool, and threads that run queries
     /// (default: two per CPU core).
     #[arg(long, env = "ALLIANCE_DB_POOL_SIZE", default_value_t = default_pool_size())]
@@ -117,6 +136,9 @@ impl Config {
             database_url: database_url.to_owned(),
             addr: "127.0.0.1:0".to_owned(),
             jwt_secret: jwt_secret.map(str::to_owned),
+            jwt_previous_secrets: vec![],
+            jwt_signing_key: None,
+            jwt_verifying_keys: vec![],
             pool_size: 4,
             max_body_bytes: 256 * 1024,
             max_import_bytes: 16 * 1024 * 1024,
@@ -218,6 +240,7 @@ pub fn load_file(
 pub fn shown(key: &str, value: &str) -> String {
     match key {
         "jwt_secret" => format!("(set, {} bytes)", value.len()),
+        "jwt_previous_secrets" => format!("(set, {} secrets)", value.split(',').count()),
         "database_url" => match url::Url::parse(value) {
             Ok(mut u) if u.password().is_some() => {
                 let _ = u.set_password(Some("****"));

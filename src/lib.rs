@@ -67,7 +67,7 @@ impl Service {
             let report = seed::load(&db)?;
             tracing::info!(%report, "new SQLite store: loaded the demo alliances");
         }
-        let secret = jwt_secret(config, &db)?;
+        let keys = jwt_keys(config, &jwt_secret(config, &db)?)?;
         let metrics = telemetry::Metrics::new(db.pool_wait());
         Ok(Service {
             metrics,
@@ -78,7 +78,7 @@ impl Service {
                 sync::WorkerStatus::default()
             },
             db,
-            keys: web::Data::new(JwtKeys::hs256(&secret)),
+            keys: web::Data::new(keys),
             body_limit: BodyLimit(config.max_body_bytes),
             import_limit: api::extract::ImportLimit(config.max_import_bytes),
             if_match: api::extract::IfMatchPolicy {
@@ -129,6 +129,46 @@ fn check_secret_policy(secret: Option<&str>, engine: Engine) -> anyhow::Result<(
         }
         _ => Ok(()),
     }
+}
+
+/// The key ring: the secret (see [`jwt_secret`]), earlier secrets, and the
+/// PEM keys the configuration names.
+pub fn jwt_keys(config: &Config, secret: &[u8]) -> anyhow::Result<JwtKeys> {
+    let mut keys = JwtKeys::hs256(secret);
+    for old in &config.jwt_previous_secrets {
+        anyhow::ensure!(
+            old.len() >= 32,
+            "each previous JWT secret must be at least 32 bytes"
+        );
+        keys = keys.verifying_secret(old.as_bytes());
+    }
+    let read = |path: &std::path::Path| -> anyhow::Result<(String, Vec<u8>)> {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let kid = name.split('.').next().unwrap_or_default();
+        anyhow::ensure!(
+            !kid.is_empty(),
+            "cannot take a key id from `{}`",
+            path.display()
+        );
+        let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        Ok((kid.to_owned(), pem))
+    };
+    for path in &config.jwt_verifying_keys {
+        let (kid, pem) = read(path)?;
+        keys = keys.verifying_pem(&kid, &pem)?;
+    }
+    if let Some(path) = &config.jwt_signing_key {
+        let (kid, pem) = read(path)?;
+        anyhow::ensure!(
+            keys.key_ids().contains(&kid.as_str()),
+            "the signing key `{kid}` has no public key among jwt_verifying_keys"
+        );
+        keys = keys.signing_pem(&kid, &pem)?;
+    }
+    Ok(keys)
 }
 
 /// The signing key: from the configuration; on SQLite without one, a random

@@ -3,7 +3,7 @@
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use alliance_api::auth::{JwtKeys, Principal, Role};
+use alliance_api::auth::{Principal, Role};
 use alliance_api::config::{Config, LogFormat};
 use alliance_api::db::Db;
 
@@ -134,13 +134,14 @@ fn main() -> anyhow::Result<()> {
                     alliance_api::jwt_secret(&cli.config, &db)?
                 }
             };
+            let keys = alliance_api::jwt_keys(&cli.config, &secret)?;
             let principal = Principal {
                 subject: subject.unwrap_or_else(|| format!("cli:{role}")),
                 role,
                 alliances,
                 organization,
             };
-            println!("{}", JwtKeys::hs256(&secret).issue(&principal, ttl)?);
+            println!("{}", keys.issue(&principal, ttl)?);
             Ok(())
         }
     }

@@ -1,13 +1,22 @@
-//! Bearer JWTs (HS256) carrying a role and a scope, and the checks every
-//! handler makes with them.
+//! Bearer JWTs carrying a role and a scope, and the checks every handler
+//! makes with them.
+//!
+//! Keys form a ring: one signs (HS256 from the secret by default, or an
+//! Ed25519 or RSA key from a PEM file), and every key in the ring verifies,
+//! chosen by the token's `kid`, so a key can be replaced without downtime:
+//! add the new one, switch signing to it, drop the old one once the last
+//! token it signed has expired.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 use crate::domain::text_enum;
 use crate::error::ApiError;
 
 pub const ISSUER: &str = "alliance-api";
+/// Who tokens are for: this API (`aud`).
+pub const AUDIENCE: &str = "alliance-api";
 
 text_enum!(
     Role {
@@ -36,8 +45,12 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org: Option<String>,
     pub iss: String,
+    pub aud: String,
     pub iat: i64,
+    pub nbf: i64,
     pub exp: i64,
+    /// The token's own id, for the audit trail.
+    pub jti: String,
 }
 
 /// Who is acting: the verified claims of a request's token, or the system
@@ -116,24 +129,115 @@ impl From<Claims> for Principal {
     }
 }
 
-/// Signing and verification keys.
+/// A key that verifies tokens whose header names its `kid`.
+struct VerifyingKey {
+    kid: String,
+    algorithm: Algorithm,
+    key: DecodingKey,
+}
+
+/// The signing key and every verification key.
 pub struct JwtKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
+    kid: String,
+    algorithm: Algorithm,
+    signing: EncodingKey,
+    verifying: Vec<VerifyingKey>,
+}
+
+/// The id of an HS256 key: a digest of it, so the `kid` names the key
+/// without revealing it.
+fn secret_kid(secret: &[u8]) -> String {
+    let digest = sha2::Sha256::digest(secret);
+    format!("hs256-{}", hex_prefix(&digest, 8))
+}
+
+fn hex_prefix(bytes: &[u8], n: usize) -> String {
+    bytes
+        .iter()
+        .take(n / 2)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl JwtKeys {
+    /// Signs and verifies with one HS256 secret.
     pub fn hs256(secret: &[u8]) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        validation.leeway = 30;
+        let kid = secret_kid(secret);
         JwtKeys {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
+            kid: kid.clone(),
+            algorithm: Algorithm::HS256,
+            signing: EncodingKey::from_secret(secret),
+            verifying: vec![VerifyingKey {
+                kid,
+                algorithm: Algorithm::HS256,
+                key: DecodingKey::from_secret(secret),
+            }],
         }
+    }
+
+    /// Also accepts tokens signed with an earlier HS256 secret.
+    pub fn verifying_secret(mut self, secret: &[u8]) -> Self {
+        self.verifying.push(VerifyingKey {
+            kid: secret_kid(secret),
+            algorithm: Algorithm::HS256,
+            key: DecodingKey::from_secret(secret),
+        });
+        self
+    }
+
+    /// Signs with a private key (PKCS#8 PEM, Ed25519 or RSA; RSA signs
+    /// RS256) under `kid`. Its public half must be in the ring too
+    /// ([`JwtKeys::verifying_pem`]).
+    pub fn signing_pem(mut self, kid: &str, pem: &[u8]) -> anyhow::Result<Self> {
+        let (algorithm, signing) = match EncodingKey::from_ed_pem(pem) {
+            Ok(key) => (Algorithm::EdDSA, key),
+            Err(_) => (
+                Algorithm::RS256,
+                EncodingKey::from_rsa_pem(pem).map_err(|e| {
+                    anyhow::anyhow!("the signing key is neither Ed25519 nor RSA PEM: {e}")
+                })?,
+            ),
+        };
+        self.kid = kid.to_owned();
+        self.algorithm = algorithm;
+        self.signing = signing;
+        Ok(self)
+    }
+
+    /// Accepts tokens signed by the private half of a public key (SPKI PEM,
+    /// Ed25519 or RSA) whose header names `kid`.
+    pub fn verifying_pem(mut self, kid: &str, pem: &[u8]) -> anyhow::Result<Self> {
+        let (algorithm, key) = match DecodingKey::from_ed_pem(pem) {
+            Ok(key) => (Algorithm::EdDSA, key),
+            Err(_) => (
+                Algorithm::RS256,
+                DecodingKey::from_rsa_pem(pem).map_err(|e| {
+                    anyhow::anyhow!("the key `{kid}` is neither Ed25519 nor RSA PEM: {e}")
+                })?,
+            ),
+        };
+        anyhow::ensure!(
+            !self.verifying.iter().any(|k| k.kid == kid),
+            "two verification keys have the id `{kid}`"
+        );
+        self.verifying.push(VerifyingKey {
+            kid: kid.to_owned(),
+            algorithm,
+            key,
+        });
+        Ok(self)
+    }
+
+    /// The ids of the keys that verify, signing key first.
+    pub fn key_ids(&self) -> Vec<&str> {
+        let mut ids = vec![self.kid.as_str()];
+        ids.extend(
+            self.verifying
+                .iter()
+                .map(|k| k.kid.as_str())
+                .filter(|k| *k != self.kid),
+        );
+        ids
     }
 
     /// Signs a token for `principal` valid for `ttl_seconds`.
@@ -145,20 +249,48 @@ impl JwtKeys {
             alliances: principal.alliances.clone(),
             org: principal.organization.clone(),
             iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
             iat: now,
+            nbf: now,
             exp: now + ttl_seconds,
+            jti: uuid::Uuid::now_v7().to_string(),
         };
-        Ok(jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &self.encoding,
-        )?)
+        let mut header = Header::new(self.algorithm);
+        header.kid = Some(self.kid.clone());
+        Ok(jsonwebtoken::encode(&header, &claims, &self.signing)?)
     }
 
+    /// The principal a token speaks for. The header's `kid` picks the key,
+    /// and the header's algorithm must be that key's own (so a token cannot
+    /// pass off a public key as an HMAC secret); then the signature, `iss`,
+    /// `aud`, `exp` and `nbf` (30 s of leeway for clocks) are checked.
     pub fn verify(&self, token: &str) -> Result<Principal, ApiError> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let invalid =
+            |why: String| ApiError::Unauthorized(format!("the bearer token is not valid: {why}"));
+        let header = jsonwebtoken::decode_header(token).map_err(|e| invalid(e.to_string()))?;
+        let kid = header
+            .kid
+            .ok_or_else(|| invalid("its header names no key (`kid`)".into()))?;
+        let key = self
+            .verifying
+            .iter()
+            .find(|k| k.kid == kid)
+            .ok_or_else(|| invalid(format!("no key here has the id `{kid}`")))?;
+        if header.alg != key.algorithm {
+            return Err(invalid(format!(
+                "the key `{kid}` signs {:?}, not {:?}",
+                key.algorithm, header.alg
+            )));
+        }
+        let mut validation = Validation::new(key.algorithm);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = 30;
+        jsonwebtoken::decode::<Claims>(token, &key.key, &validation)
             .map(|data| data.claims.into())
-            .map_err(|e| ApiError::Unauthorized(format!("the bearer token is not valid: {e}")))
+            .map_err(|e| invalid(e.to_string()))
     }
 }
 
