@@ -12,6 +12,8 @@
 # Environment: BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a PostgreSQL
 # server where the script may create and drop a database.
 set -euo pipefail
+# Rate limits on, but out of reach: the run measures their cost, not refusals.
+export ALLIANCE_RATE_LIMIT_PER_TOKEN=1000000000 ALLIANCE_RATE_LIMIT_PER_ADDRESS=1000000000
 cd "$(dirname "$0")/.."
 
 profile=release; secs="${BENCH_SECONDS:-15}"; conns="${BENCH_CONNECTIONS:-8}"

@@ -12,6 +12,8 @@
 #   scripts/bench-import.sh           release build, 10 000 rows
 #   scripts/bench-import.sh --smoke   debug build, 300 rows (CI: it runs)
 set -euo pipefail
+# Rate limits on, but out of reach: the run measures their cost, not refusals.
+export ALLIANCE_RATE_LIMIT_PER_TOKEN=1000000000 ALLIANCE_RATE_LIMIT_PER_ADDRESS=1000000000
 cd "$(dirname "$0")/.."
 profile=release; rows="${BENCH_ROWS:-10000}"
 if [ "${1:-}" = "--smoke" ]; then profile=dev; rows=300; fi

@@ -13,6 +13,8 @@
 # server where the script may create and drop a database; BENCH_DURATION,
 # BENCH_CONNECTIONS override the defaults.
 set -euo pipefail
+# Rate limits on, but out of reach: the run measures their cost, not refusals.
+export ALLIANCE_RATE_LIMIT_PER_TOKEN=1000000000 ALLIANCE_RATE_LIMIT_PER_ADDRESS=1000000000
 cd "$(dirname "$0")/.."
 
 profile=release; duration="${BENCH_DURATION:-15s}"; conns="${BENCH_CONNECTIONS:-32}"

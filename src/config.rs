@@ -53,6 +53,14 @@ pub struct Config {
     /// their `kid` (the file name up to the first `.`).
     #[arg(long, env = "ALLIANCE_JWT_VERIFYING_KEYS", value_delimiter = ',')]
     pub jwt_verifying_keys: Vec<std::path::PathBuf>,
+    /// Requests per minute one bearer token may make to the API (a bucket
+    /// that refills continuously); 0: no limit.
+    #[arg(long, env = "ALLIANCE_RATE_LIMIT_PER_TOKEN", default_value_t = 1200)]
+    pub rate_limit_per_token: u32,
+    /// Requests per minute one client address may make to the API; 0: no
+    /// limit. Behind a proxy every client shares the proxy's address.
+    #[arg(long, env = "ALLIANCE_RATE_LIMIT_PER_ADDRESS", default_value_t = 6000)]
+    pub rate_limit_per_address: u32,
     /// Database connections in the pool, and threads that run queries
     /// (default: two per CPU core).
     #[arg(long, env = "ALLIANCE_DB_POOL_SIZE", default_value_t = default_pool_size())]
@@ -130,6 +138,13 @@ fn default_pool_size() -> u32 {
 }
 
 impl Config {
+    pub fn rate_limits(&self) -> crate::auth::throttle::Limits {
+        crate::auth::throttle::Limits {
+            per_token: std::num::NonZeroU32::new(self.rate_limit_per_token),
+            per_address: std::num::NonZeroU32::new(self.rate_limit_per_address),
+        }
+    }
+
     /// Settings for a given database and secret, the rest at their defaults.
     pub fn for_database(database_url: &str, jwt_secret: Option<&str>) -> Self {
         Config {
@@ -137,6 +152,9 @@ impl Config {
             addr: "127.0.0.1:0".to_owned(),
             jwt_secret: jwt_secret.map(str::to_owned),
             jwt_previous_secrets: vec![],
+            // Tests make many requests quickly; tests/limits.rs sets its own.
+            rate_limit_per_token: 0,
+            rate_limit_per_address: 0,
             jwt_signing_key: None,
             jwt_verifying_keys: vec![],
             pool_size: 4,

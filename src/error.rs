@@ -103,6 +103,9 @@ pub enum ApiError {
     Gone(String),
     #[error("the body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// Past a rate limit: the seconds until the next request is allowed.
+    #[error("too many requests: this token or address has used its quota; retry in {0} s")]
+    TooManyRequests(u64),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{} field(s) are not valid", .0.len())]
@@ -194,6 +197,11 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "/problems/payload-too-large",
                 "The request body is too large",
+            ),
+            TooManyRequests(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "/problems/too-many-requests",
+                "Too many requests",
             ),
             UnsupportedMediaType(_) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -294,6 +302,9 @@ impl ResponseError for ApiError {
             }
             ApiError::MethodNotAllowed(allow) => {
                 res.insert_header((header::ALLOW, allow.as_str()));
+            }
+            ApiError::TooManyRequests(seconds) => {
+                res.insert_header((header::RETRY_AFTER, *seconds));
             }
             _ => {}
         }

@@ -46,6 +46,8 @@ pub struct Service {
     /// Whether the webhook worker runs (`/readyz`).
     pub worker_status: sync::WorkerStatus,
     pub public_dashboard: dashboard::PublicDashboard,
+    /// The rate-limit buckets, shared by every worker.
+    pub throttle: std::sync::Arc<auth::throttle::Throttle>,
 }
 
 impl Service {
@@ -72,6 +74,7 @@ impl Service {
         Ok(Service {
             metrics,
             public_dashboard: dashboard::PublicDashboard(config.public_dashboard),
+            throttle: auth::throttle::Throttle::new(config.rate_limits()),
             worker_status: if config.webhook_worker {
                 sync::WorkerStatus::expected()
             } else {
@@ -267,6 +270,7 @@ pub fn app(
         )
         .route("/docs", web::get().to(|| async { redirect("/docs/") }))
         .default_service(web::to(api::fallback))
+        .wrap(auth::throttle::Throttled(service.throttle))
         .wrap(telemetry::Observe {
             metrics: service.metrics,
         })

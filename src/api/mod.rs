@@ -128,6 +128,10 @@ const PROBLEMS: &[(&str, &str)] = &[
         "428",
         "`If-Match` is required for this token (member tokens, when the operator requires it)",
     ),
+    (
+        "429",
+        "Past the token's or the address's rate limit; retry after `Retry-After` seconds",
+    ),
     ("503", "The database is not reachable or is busy; retry"),
 ];
 
@@ -144,20 +148,20 @@ impl Modify for Conventions {
             ),
         );
         for (status, description) in PROBLEMS {
-            components.responses.insert(
-                problem_response_name(status),
-                RefOr::T(
-                    ResponseBuilder::new()
-                        .description(*description)
-                        .content(
-                            "application/problem+json",
-                            ContentBuilder::new()
-                                .schema(Some(Ref::from_schema_name("Problem")))
-                                .build(),
-                        )
-                        .build(),
-                ),
+            let mut response = ResponseBuilder::new().description(*description).content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
             );
+            if *status == "429" {
+                for (name, meaning) in RATE_LIMIT_HEADERS {
+                    response = response.header(*name, seconds_header(meaning));
+                }
+            }
+            components
+                .responses
+                .insert(problem_response_name(status), RefOr::T(response.build()));
         }
         for (path, item) in openapi.paths.paths.iter_mut() {
             let has_id = path.contains('{');
@@ -170,11 +174,37 @@ impl Modify for Conventions {
                 (HttpMethod::Delete, item.delete.as_mut()),
             ] {
                 if let Some(op) = op {
-                    add_problems(op, &statuses(&method, has_id, api));
+                    let mut statuses = statuses(&method, has_id, api);
+                    if crate::auth::throttle::limited(path) && !statuses.contains(&"429") {
+                        statuses.push("429");
+                    }
+                    add_problems(op, &statuses);
                 }
             }
         }
     }
+}
+
+/// The headers of a 429 (the same `RateLimit-*` come with every API answer).
+const RATE_LIMIT_HEADERS: &[(&str, &str)] = &[
+    ("Retry-After", "Seconds until the next request is allowed"),
+    ("RateLimit-Limit", "Requests the quota holds"),
+    ("RateLimit-Remaining", "Requests left in the quota (0)"),
+    (
+        "RateLimit-Reset",
+        "Seconds until the next request is allowed",
+    ),
+];
+
+fn seconds_header(description: &str) -> utoipa::openapi::header::Header {
+    utoipa::openapi::header::HeaderBuilder::new()
+        .schema(Some(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::Type::Integer)
+                .minimum(Some(0)),
+        ))
+        .description(Some(description))
+        .build()
 }
 
 fn problem_response_name(status: &str) -> String {
@@ -186,7 +216,7 @@ fn statuses(method: &HttpMethod, has_id: bool, api: bool) -> Vec<&'static str> {
     if !api {
         return vec![];
     }
-    let mut s = vec!["400", "401", "503"];
+    let mut s = vec!["400", "401", "429", "503"];
     if has_id {
         s.push("404");
     }

@@ -7,6 +7,8 @@
 //! add the new one, switch signing to it, drop the old one once the last
 //! token it signed has expired.
 
+pub mod throttle;
+
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;

@@ -1,0 +1,106 @@
+//! Rate limits (OWASP API4): a quota per token and one per client address,
+//! told in `RateLimit-*` headers; past it, 429 with `Retry-After` before
+//! anything runs. (413 for an oversized body: tests/conventions.rs.)
+
+mod common;
+
+use alliance_api::auth::Role;
+use common::{Engine, TestApp};
+use serde_json::json;
+
+const URL: &str = "/api/v1/alliances";
+
+fn number(res: &common::Response, name: &str) -> u64 {
+    res.header(name)
+        .unwrap_or_else(|| panic!("no {name} header"))
+        .parse()
+        .unwrap()
+}
+
+async fn a_token_past_its_quota_gets_429_and_other_tokens_do_not(engine: Engine) {
+    let Some(app) = TestApp::spawn_with(engine, |c| {
+        c.rate_limit_per_token = 5;
+        c.rate_limit_per_address = 0;
+    })
+    .await
+    else {
+        return;
+    };
+    app.seed_registry().await;
+    let admin = app.admin();
+    for i in 0..4 {
+        let res = app.get(URL, &admin).await;
+        assert_eq!(res.status, 200, "{}", res.text());
+        assert_eq!(number(&res, "ratelimit-limit"), 5);
+        assert_eq!(number(&res, "ratelimit-remaining"), 4 - i);
+        assert!(number(&res, "ratelimit-reset") >= 12 * (i + 1) - 1);
+    }
+    // The fifth request is the last the quota holds; a write past it is
+    // refused before it runs, and writes nothing.
+    let body = json!({"slug": "limit-test-co", "kind": "enterprise", "name_zh": "限流测试企业"});
+    let res = app.post("/api/v1/organizations", &admin, &body).await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    assert_eq!(number(&res, "ratelimit-remaining"), 0);
+    let events = app.event_count();
+    let body =
+        json!({"slug": "limit-test-co-2", "kind": "enterprise", "name_zh": "限流测试企业二"});
+    let res = app.post("/api/v1/organizations", &admin, &body).await;
+    let problem = res.problem(429);
+    assert_eq!(problem["type"], "/problems/too-many-requests");
+    assert!(problem["request_id"].is_string(), "{problem}");
+    let retry = number(&res, "retry-after");
+    assert!((1..=12).contains(&retry), "Retry-After {retry}");
+    assert_eq!(number(&res, "ratelimit-remaining"), 0);
+    assert_eq!(number(&res, "ratelimit-reset"), retry);
+    assert_eq!(app.event_count(), events, "a refused write writes nothing");
+    assert_eq!(
+        app.get("/api/v1/organizations/limit-test-co-2", &app.viewer())
+            .await
+            .status,
+        404
+    );
+    // Another token has its own quota; health checks have none.
+    assert_eq!(app.get(URL, &app.token(Role::Reviewer)).await.status, 200);
+    assert_eq!(app.get("/healthz", "").await.status, 200);
+    assert_eq!(app.get(URL, &admin).await.status, 429);
+}
+
+async fn an_address_past_its_quota_gets_429_whatever_the_token(engine: Engine) {
+    let Some(app) = TestApp::spawn_with(engine, |c| {
+        c.rate_limit_per_token = 0;
+        c.rate_limit_per_address = 3;
+    })
+    .await
+    else {
+        return;
+    };
+    for role in [Role::Viewer, Role::Reviewer, Role::Admin] {
+        let res = app.get(URL, &app.token(role)).await;
+        assert_eq!(res.status, 200, "{}", res.text());
+    }
+    let res = app.get(URL, &app.token(Role::Member)).await;
+    res.problem(429);
+    // No token at all counts against the address too.
+    app.get(URL, "").await.problem(429);
+    assert_eq!(number(&res, "ratelimit-limit"), 3);
+}
+
+#[actix_web::test]
+async fn sqlite_token_quota() {
+    a_token_past_its_quota_gets_429_and_other_tokens_do_not(Engine::Sqlite).await
+}
+
+#[actix_web::test]
+async fn postgres_token_quota() {
+    a_token_past_its_quota_gets_429_and_other_tokens_do_not(Engine::Postgres).await
+}
+
+#[actix_web::test]
+async fn sqlite_address_quota() {
+    an_address_past_its_quota_gets_429_whatever_the_token(Engine::Sqlite).await
+}
+
+#[actix_web::test]
+async fn postgres_address_quota() {
+    an_address_past_its_quota_gets_429_whatever_the_token(Engine::Postgres).await
+}
