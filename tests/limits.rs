@@ -85,22 +85,27 @@ async fn an_address_past_its_quota_gets_429_whatever_the_token(engine: Engine) {
     assert_eq!(number(&res, "ratelimit-limit"), 3);
 }
 
-#[actix_web::test]
-async fn sqlite_token_quota() {
-    a_token_past_its_quota_gets_429_and_other_tokens_do_not(Engine::Sqlite).await
+mod sqlite {
+    #[actix_web::test]
+    async fn token_quota() {
+        super::a_token_past_its_quota_gets_429_and_other_tokens_do_not(super::Engine::Sqlite).await
+    }
+
+    #[actix_web::test]
+    async fn address_quota() {
+        super::an_address_past_its_quota_gets_429_whatever_the_token(super::Engine::Sqlite).await
+    }
 }
 
-#[actix_web::test]
-async fn postgres_token_quota() {
-    a_token_past_its_quota_gets_429_and_other_tokens_do_not(Engine::Postgres).await
-}
+mod postgres {
+    #[actix_web::test]
+    async fn token_quota() {
+        super::a_token_past_its_quota_gets_429_and_other_tokens_do_not(super::Engine::Postgres)
+            .await
+    }
 
-#[actix_web::test]
-async fn sqlite_address_quota() {
-    an_address_past_its_quota_gets_429_whatever_the_token(Engine::Sqlite).await
-}
-
-#[actix_web::test]
-async fn postgres_address_quota() {
-    an_address_past_its_quota_gets_429_whatever_the_token(Engine::Postgres).await
+    #[actix_web::test]
+    async fn address_quota() {
+        super::an_address_past_its_quota_gets_429_whatever_the_token(super::Engine::Postgres).await
+    }
 }

@@ -186,12 +186,16 @@ async fn forged_and_stale_tokens_get_401(engine: Engine) {
     }
 }
 
-#[actix_web::test]
-async fn sqlite_forged_and_stale_tokens_get_401() {
-    forged_and_stale_tokens_get_401(Engine::Sqlite).await
+mod sqlite {
+    #[actix_web::test]
+    async fn forged_and_stale_tokens_get_401() {
+        super::forged_and_stale_tokens_get_401(super::Engine::Sqlite).await
+    }
 }
 
-#[actix_web::test]
-async fn postgres_forged_and_stale_tokens_get_401() {
-    forged_and_stale_tokens_get_401(Engine::Postgres).await
+mod postgres {
+    #[actix_web::test]
+    async fn forged_and_stale_tokens_get_401() {
+        super::forged_and_stale_tokens_get_401(super::Engine::Postgres).await
+    }
 }
