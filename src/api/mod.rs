@@ -4,6 +4,7 @@
 
 pub mod activities;
 pub mod alliances;
+pub mod audit;
 pub mod changes;
 pub mod council;
 pub mod extract;
@@ -88,6 +89,7 @@ impl PageQuery {
         (name = "imports", description = "Spreadsheets (CSV, XLSX) in and out: dry runs, all-or-nothing imports, templates, exports"),
         (name = "changes", description = "The change feed: every committed change, once, in commit order"),
         (name = "webhooks", description = "Signed deliveries of change events to member systems, with a delivery log"),
+        (name = "audit", description = "The trail every write leaves: who changed what, when, before and after (admins and reviewers; read-only)"),
         (name = "dashboard", description = "The dashboard page (/dashboard) and its files"),
         (name = "operations", description = "Liveness, readiness and metrics"),
     ),
@@ -376,5 +378,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(webhooks::delete)
         .service(webhooks::deliveries)
         .service(webhooks::redeliver)
-        .service(webhooks::delivery);
+        .service(webhooks::delivery)
+        .service(audit::list);
 }

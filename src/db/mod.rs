@@ -7,6 +7,7 @@
 
 pub mod activities;
 pub mod alliances;
+pub mod audit;
 pub mod changes;
 pub mod council;
 pub mod idempotency;

@@ -5,6 +5,7 @@
 
 pub mod activity;
 pub mod alliance;
+pub mod audit;
 pub mod change;
 pub mod council;
 pub mod kpi;

@@ -1,0 +1,2 @@
+DROP INDEX audit_records_at;
+DROP INDEX audit_records_actor;
