@@ -53,6 +53,11 @@ pub struct Config {
     /// their `kid` (the file name up to the first `.`).
     #[arg(long, env = "ALLIANCE_JWT_VERIFYING_KEYS", value_delimiter = ',')]
     pub jwt_verifying_keys: Vec<std::path::PathBuf>,
+    /// Web origins allowed to call the API from a browser (CORS), comma-
+    /// separated, e.g. `https://screen.teda.gov.cn`. Empty (the default):
+    /// no cross-origin access.
+    #[arg(long, env = "ALLIANCE_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     /// Requests per minute one bearer token may make to the API (a bucket
     /// that refills continuously); 0: no limit.
     #[arg(long, env = "ALLIANCE_RATE_LIMIT_PER_TOKEN", default_value_t = 1200)]
@@ -152,6 +157,7 @@ impl Config {
             addr: "127.0.0.1:0".to_owned(),
             jwt_secret: jwt_secret.map(str::to_owned),
             jwt_previous_secrets: vec![],
+            cors_origins: vec![],
             // Tests make many requests quickly; tests/limits.rs sets its own.
             rate_limit_per_token: 0,
             rate_limit_per_address: 0,

@@ -46,6 +46,8 @@ pub struct Service {
     /// Whether the webhook worker runs (`/readyz`).
     pub worker_status: sync::WorkerStatus,
     pub public_dashboard: dashboard::PublicDashboard,
+    /// Web origins allowed to call the API from a browser.
+    pub cors_origins: Vec<String>,
     /// The rate-limit buckets, shared by every worker.
     pub throttle: std::sync::Arc<auth::throttle::Throttle>,
 }
@@ -75,6 +77,7 @@ impl Service {
             metrics,
             public_dashboard: dashboard::PublicDashboard(config.public_dashboard),
             throttle: auth::throttle::Throttle::new(config.rate_limits()),
+            cors_origins: config.cors_origins.clone(),
             worker_status: if config.webhook_worker {
                 sync::WorkerStatus::expected()
             } else {
@@ -105,6 +108,15 @@ impl Service {
 pub fn check_settings(config: &Config) -> anyhow::Result<()> {
     let (engine, _) = Engine::of(&config.database_url);
     check_secret_policy(config.jwt_secret.as_deref(), engine)?;
+    for origin in &config.cors_origins {
+        let parsed = url::Url::parse(origin)
+            .map_err(|e| anyhow::anyhow!("cors_origins: `{origin}` is not an origin: {e}"))?;
+        anyhow::ensure!(
+            matches!(parsed.scheme(), "http" | "https")
+                && parsed.origin().ascii_serialization() == origin.trim_end_matches('/'),
+            "cors_origins: `{origin}` is not an origin; write scheme://host[:port], e.g. https://screen.example.cn"
+        );
+    }
     config
         .addr
         .parse::<std::net::SocketAddr>()
@@ -270,7 +282,12 @@ pub fn app(
         )
         .route("/docs", web::get().to(|| async { redirect("/docs/") }))
         .default_service(web::to(api::fallback))
+        .wrap(actix_web::middleware::from_fn(api::security_headers))
         .wrap(auth::throttle::Throttled(service.throttle))
+        .wrap(actix_web::middleware::Condition::new(
+            !service.cors_origins.is_empty(),
+            api::cors(&service.cors_origins),
+        ))
         .wrap(telemetry::Observe {
             metrics: service.metrics,
         })
