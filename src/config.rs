@@ -53,6 +53,10 @@ pub struct Config {
     /// their `kid` (the file name up to the first `.`).
     #[arg(long, env = "ALLIANCE_JWT_VERIFYING_KEYS", value_delimiter = ',')]
     pub jwt_verifying_keys: Vec<std::path::PathBuf>,
+    /// How long tokens from `POST /auth/token` last, in seconds. Short, so
+    /// a disabled account stops working soon.
+    #[arg(long, env = "ALLIANCE_TOKEN_TTL_SECONDS", default_value_t = 900)]
+    pub token_ttl_seconds: i64,
     /// Web origins allowed to call the API from a browser (CORS), comma-
     /// separated, e.g. `https://screen.teda.gov.cn`. Empty (the default):
     /// no cross-origin access.
@@ -158,6 +162,7 @@ impl Config {
             jwt_secret: jwt_secret.map(str::to_owned),
             jwt_previous_secrets: vec![],
             cors_origins: vec![],
+            token_ttl_seconds: 900,
             // Tests make many requests quickly; tests/limits.rs sets its own.
             rate_limit_per_token: 0,
             rate_limit_per_address: 0,

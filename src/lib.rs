@@ -46,6 +46,7 @@ pub struct Service {
     /// Whether the webhook worker runs (`/readyz`).
     pub worker_status: sync::WorkerStatus,
     pub public_dashboard: dashboard::PublicDashboard,
+    pub token_lifetime: api::accounts::TokenLifetime,
     /// Web origins allowed to call the API from a browser.
     pub cors_origins: Vec<String>,
     /// The rate-limit buckets, shared by every worker.
@@ -78,6 +79,9 @@ impl Service {
             public_dashboard: dashboard::PublicDashboard(config.public_dashboard),
             throttle: auth::throttle::Throttle::new(config.rate_limits()),
             cors_origins: config.cors_origins.clone(),
+            token_lifetime: api::accounts::TokenLifetime(
+                config.token_ttl_seconds.clamp(60, 86_400),
+            ),
             worker_status: if config.webhook_worker {
                 sync::WorkerStatus::expected()
             } else {
@@ -261,6 +265,7 @@ pub fn app(
         .app_data(web::Data::new(service.import_limit))
         .app_data(web::Data::new(service.if_match))
         .app_data(web::Data::new(service.webhooks))
+        .app_data(web::Data::new(service.token_lifetime))
         .app_data(web::Data::new(api::Description(description)))
         .app_data(web::Data::new(routes))
         // A path segment of the wrong type (a year that is not a number)

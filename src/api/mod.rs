@@ -2,6 +2,7 @@
 //! one call → respond. Routes and the OpenAPI description are registered
 //! together here, so a route cannot miss the description.
 
+pub mod accounts;
 pub mod activities;
 pub mod alliances;
 pub mod audit;
@@ -89,6 +90,7 @@ impl PageQuery {
         (name = "imports", description = "Spreadsheets (CSV, XLSX) in and out: dry runs, all-or-nothing imports, templates, exports"),
         (name = "changes", description = "The change feed: every committed change, once, in commit order"),
         (name = "webhooks", description = "Signed deliveries of change events to member systems, with a delivery log"),
+        (name = "accounts", description = "Accounts of people and member systems, and `POST /auth/token`, where they get short-lived tokens (OAuth2 client credentials)"),
         (name = "audit", description = "The trail every write leaves: who changed what, when, before and after (admins and reviewers; read-only)"),
         (name = "dashboard", description = "The dashboard page (/dashboard) and its files"),
         (name = "operations", description = "Liveness, readiness and metrics"),
@@ -439,5 +441,11 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(webhooks::deliveries)
         .service(webhooks::redeliver)
         .service(webhooks::delivery)
-        .service(audit::list);
+        .service(audit::list)
+        .service(accounts::list)
+        .service(accounts::create)
+        .service(accounts::get)
+        .service(accounts::update)
+        .service(accounts::rotate_secret)
+        .service(accounts::token);
 }

@@ -7,6 +7,7 @@
 //! add the new one, switch signing to it, drop the old one once the last
 //! token it signed has expired.
 
+pub mod secret;
 pub mod throttle;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};

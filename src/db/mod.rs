@@ -5,6 +5,7 @@
 //! `establish` would try PostgreSQL and then silently fall back to SQLite,
 //! hiding the real error and turning a libpq string into a file name.
 
+pub mod accounts;
 pub mod activities;
 pub mod alliances;
 pub mod audit;

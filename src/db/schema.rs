@@ -329,7 +329,26 @@ diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(memberships -> organizations (organization_id));
 diesel::joinable!(organization_refs -> organizations (organization_id));
 
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        role -> Text,
+        alliances -> Text,
+        organization -> Nullable<Text>,
+        description -> Nullable<Text>,
+        status -> Text,
+        secret_hash -> Text,
+        secret_rotated_at -> Timestamp,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
     settings,
     alliances,
     organizations,

@@ -3,6 +3,7 @@
 //! A value of one of these types is valid by construction, so the layers
 //! above and below never check it again.
 
+pub mod account;
 pub mod activity;
 pub mod alliance;
 pub mod audit;

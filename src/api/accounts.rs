@@ -1,0 +1,227 @@
+//! `/accounts`: who may get tokens (admins only), and `/auth/token`, where
+//! an account trades its client id and secret for a short-lived token.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, get, patch, post, web};
+use futures_util::future::LocalBoxFuture;
+
+use super::extract::{ApiJson, IfMatch, OptionalJson, changed, item};
+use super::idempotency::{self, IdempotencyKey, IdempotencyKeyHeader};
+use super::{List, PageQuery};
+use crate::auth::{JwtKeys, Principal};
+use crate::db::Db;
+use crate::db::accounts;
+use crate::db::write::Precondition;
+use crate::domain::account::{
+    Account, AccountPatch, AccountWithSecret, NewAccount, SecretRotation, TokenRequest,
+    TokenResponse,
+};
+use crate::error::{ApiError, FieldError};
+
+const ACCOUNT_ID: &str = "Account id or name";
+
+/// How long the tokens of `POST /auth/token` last, in seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenLifetime(pub i64);
+
+/// Lists the accounts (admin), without their secrets.
+#[utoipa::path(
+    operation_id = "list_accounts",
+    tag = "accounts",
+    params(PageQuery),
+    responses((status = 200, description = "A page of accounts, oldest first", body = List<Account>))
+)]
+#[get("/accounts")]
+pub async fn list(
+    db: web::Data<Db>,
+    caller: Principal,
+    query: super::extract::ApiQuery<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.ensure_admin("manage accounts")?;
+    let page = query.0.parse()?;
+    let page = db.read(move |c| accounts::list(c, &page)).await?;
+    Ok(HttpResponse::Ok().json(List::from(page)))
+}
+
+/// Creates an account (admin). The answer holds its `client_secret`, shown
+/// only this once.
+#[utoipa::path(
+    operation_id = "create_account",
+    tag = "accounts",
+    params(IdempotencyKeyHeader),
+    request_body = NewAccount,
+    responses((status = 201, description = "Created; the body holds the secret", body = AccountWithSecret,
+        headers(("ETag" = String), ("Location" = String))))
+)]
+#[post("/accounts")]
+pub async fn create(
+    db: web::Data<Db>,
+    caller: Principal,
+    key: IdempotencyKey,
+    body: ApiJson<NewAccount>,
+) -> Result<HttpResponse, ApiError> {
+    caller.ensure_admin("manage accounts")?;
+    let ApiJson(new, digest) = body;
+    idempotency::create(&db, caller, key, digest, move |tx| {
+        let created = accounts::create(tx, new)?;
+        Ok((format!("/api/v1/accounts/{}", created.account.id), created))
+    })
+    .await
+}
+
+/// Reads an account (admin), without its secret.
+#[utoipa::path(
+    operation_id = "get_account",
+    tag = "accounts",
+    params(("id" = String, Path, description = ACCOUNT_ID)),
+    responses(
+        (status = 200, description = "The account", body = Account, headers(("ETag" = String))),
+        (status = 304, description = "Not modified since the `If-None-Match` tag"),
+    )
+)]
+#[get("/accounts/{id}")]
+pub async fn get(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    caller: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.ensure_admin("manage accounts")?;
+    let id = id.into_inner();
+    let account = db.read(move |c| accounts::find(c, &id)).await?;
+    Ok(item(&req, &account))
+}
+
+/// Changes an account's role, scope, description or status (admin).
+/// Disabling it refuses new tokens at once; tokens already issued expire
+/// within their lifetime.
+#[utoipa::path(
+    operation_id = "update_account",
+    tag = "accounts",
+    params(("id" = String, Path, description = ACCOUNT_ID), IfMatch),
+    request_body = AccountPatch,
+    responses((status = 200, description = "The account after the change", body = Account, headers(("ETag" = String))))
+)]
+#[patch("/accounts/{id}")]
+pub async fn update(
+    db: web::Data<Db>,
+    caller: Principal,
+    id: web::Path<String>,
+    pre: Precondition,
+    body: ApiJson<AccountPatch>,
+) -> Result<HttpResponse, ApiError> {
+    caller.ensure_admin("manage accounts")?;
+    let patch = body.0;
+    let id = id.into_inner();
+    let account = db
+        .write(caller, move |tx| accounts::update(tx, &id, patch, &pre))
+        .await?;
+    Ok(changed(&account))
+}
+
+/// Replaces an account's secret (admin); the old one stops working at
+/// once. The answer holds the new `client_secret`, shown only this once.
+#[utoipa::path(
+    operation_id = "rotate_account_secret",
+    tag = "accounts",
+    params(("id" = String, Path, description = ACCOUNT_ID)),
+    request_body = SecretRotation,
+    responses((status = 200, description = "The account with its new secret", body = AccountWithSecret, headers(("ETag" = String))))
+)]
+#[post("/accounts/{id}/secret")]
+pub async fn rotate_secret(
+    db: web::Data<Db>,
+    caller: Principal,
+    id: web::Path<String>,
+    _body: OptionalJson<SecretRotation>,
+) -> Result<HttpResponse, ApiError> {
+    caller.ensure_admin("manage accounts")?;
+    let id = id.into_inner();
+    let rotated = db
+        .write(caller, move |tx| accounts::rotate_secret(tx, &id))
+        .await?;
+    Ok(changed(&rotated))
+}
+
+/// The body of `POST /auth/token`: JSON or a form
+/// (`application/x-www-form-urlencoded`, as OAuth2 clients send it).
+pub struct TokenForm(TokenRequest);
+
+impl FromRequest for TokenForm {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if !form {
+            let json = ApiJson::<TokenRequest>::from_request(req, payload);
+            return Box::pin(async move { json.await.map(|j| TokenForm(j.0)) });
+        }
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let body = body
+                .await
+                .map_err(|e| ApiError::bad_request(format!("the body could not be read: {e}")))?;
+            serde_urlencoded::from_bytes::<TokenRequest>(&body)
+                .map(TokenForm)
+                .map_err(|e| ApiError::BadRequest {
+                    detail: format!("the form is not valid: {e}"),
+                    errors: vec![FieldError::new("body", "invalid", e.to_string())],
+                })
+        })
+    }
+}
+
+/// Trades an account's client id and secret for an access token (OAuth2
+/// client credentials, RFC 6749 §4.4), as JSON or as a form. The token
+/// carries the account's role and scope, and lasts 15 minutes unless the
+/// operator set another lifetime. A wrong id or secret, or a disabled
+/// account, gets 401 with no hint which.
+#[utoipa::path(
+    operation_id = "issue_token",
+    tag = "accounts",
+    security(()),
+    request_body(content(
+        (TokenRequest = "application/json"),
+        (TokenRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses((status = 200, description = "An access token", body = TokenResponse))
+)]
+#[post("/auth/token")]
+pub async fn token(
+    db: web::Data<Db>,
+    keys: web::Data<JwtKeys>,
+    lifetime: web::Data<TokenLifetime>,
+    form: TokenForm,
+) -> Result<HttpResponse, ApiError> {
+    let TokenRequest {
+        grant_type,
+        client_id,
+        client_secret,
+    } = form.0;
+    if grant_type != "client_credentials" {
+        return Err(ApiError::invalid(
+            "grant_type",
+            "unsupported",
+            "the only grant is `client_credentials`",
+        ));
+    }
+    let found = db
+        .read(move |c| accounts::credentials(c, &client_id))
+        .await?;
+    let principal = web::block(move || accounts::authenticate(found, &client_secret)).await??;
+    let ttl = lifetime.0;
+    let access_token = keys.issue(&principal, ttl).map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: ttl,
+        }))
+}
