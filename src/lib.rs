@@ -287,11 +287,13 @@ pub fn app(
         )
         .route("/docs", web::get().to(|| async { redirect("/docs/") }))
         .default_service(web::to(api::fallback))
-        .wrap(actix_web::middleware::from_fn(api::security_headers))
+        .wrap(actix_web::middleware::from_fn(
+            api::hardening::security_headers,
+        ))
         .wrap(auth::throttle::Throttled(service.throttle))
         .wrap(actix_web::middleware::Condition::new(
             !service.cors_origins.is_empty(),
-            api::cors(&service.cors_origins),
+            api::hardening::cors(&service.cors_origins),
         ))
         .wrap(telemetry::Observe {
             metrics: service.metrics,
