@@ -103,6 +103,18 @@ async fn an_account_gets_tokens_with_its_role_and_scope(app: TestApp) {
     assert_eq!(res.problem(422)["errors"][0]["field"], "grant_type");
 
     // Rotation: the old secret stops at once, the new one works.
+    for not_empty in [json!([]), json!({"secret": "mine"})] {
+        let res = app
+            .post(&format!("/api/v1/accounts/{id}/secret"), &admin, &not_empty)
+            .await;
+        assert!(res.status.is_client_error(), "{not_empty}: {}", res.status);
+    }
+    token_with(&app, "asymchem-hr", &secret).await;
+    assert_eq!(
+        token_with(&app, "asymchem-hr", &secret).await.status,
+        200,
+        "not rotated"
+    );
     let res = app
         .post(&format!("/api/v1/accounts/{id}/secret"), &admin, &json!({}))
         .await;

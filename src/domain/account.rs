@@ -136,10 +136,20 @@ pub struct AccountPatch {
 
 /// The body of `POST /accounts/{id}/secret`: nothing to say; send no body
 /// or `{}`.
-#[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, Validate, ToSchema)]
 #[schema(example = json!({}))]
 pub struct SecretRotation {}
+
+/// Only `{}`: serde would take `[]` for a struct without fields too.
+impl<'de> Deserialize<'de> for SecretRotation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let fields = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        match fields.keys().next() {
+            Some(key) => Err(serde::de::Error::unknown_field(key, &[])),
+            None => Ok(SecretRotation {}),
+        }
+    }
+}
 
 /// `POST /auth/token`, as JSON (the form has the same fields).
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
