@@ -304,26 +304,13 @@ fn split_fresh(
 
 /// Registers and admits the fresh rows' organisations; returns how many.
 fn admit_new(tx: &mut Tx<'_>, alliance_id: &str, rows: &[MemberRow]) -> Result<usize, ApiError> {
+    // `split_fresh` let through only rows with a slug, a kind and a date.
+    let incomplete = || ApiError::internal("a fresh row lacks its slug, kind or joining date");
     let news = rows
         .iter()
-        .map(|row| {
-            Ok(NewOrganization {
-                slug: row
-                    .slug
-                    .clone()
-                    .ok_or_else(|| ApiError::internal("a fresh row has a slug"))?,
-                kind: row
-                    .kind
-                    .ok_or_else(|| ApiError::internal("a fresh row has a kind"))?,
-                name_zh: row.name_zh.clone(),
-                name_en: row.name_en.clone(),
-                uscc: row.uscc.clone(),
-                region: row.region.clone(),
-                website: row.website.clone(),
-                external_refs: row.external_ref.clone().into_iter().collect(),
-                certification: None,
-                former_names: vec![],
-            })
+        .map(|row| match (&row.slug, row.kind) {
+            (Some(slug), Some(kind)) => Ok(row.new_organization(slug.clone(), kind)),
+            _ => Err(incomplete()),
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     let orgs = organizations::create_many(tx, news)?;
@@ -331,20 +318,39 @@ fn admit_new(tx: &mut Tx<'_>, alliance_id: &str, rows: &[MemberRow]) -> Result<u
         .iter()
         .zip(rows)
         .map(|(org, row)| {
-            Ok((
-                org,
-                NewMembership {
-                    organization_id: org.id.clone(),
-                    role: row.role.unwrap_or(MembershipRole::Member),
-                    joined_on: row
-                        .joined_on
-                        .ok_or_else(|| ApiError::internal("a fresh row has joined_on"))?,
-                    note: row.note.clone(),
-                },
-            ))
+            let joined_on = row.joined_on.ok_or_else(incomplete)?;
+            Ok((org, row.new_membership(&org.id, joined_on)))
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     Ok(memberships::create_many(tx, alliance_id, admissions)?.len())
+}
+
+impl MemberRow {
+    /// The organisation a row registers, when it names none recorded.
+    fn new_organization(&self, slug: Slug, kind: OrganizationKind) -> NewOrganization {
+        NewOrganization {
+            slug,
+            kind,
+            name_zh: self.name_zh.clone(),
+            name_en: self.name_en.clone(),
+            uscc: self.uscc.clone(),
+            region: self.region.clone(),
+            website: self.website.clone(),
+            external_refs: self.external_ref.clone().into_iter().collect(),
+            certification: None,
+            former_names: vec![],
+        }
+    }
+
+    /// The membership a row opens for `organization_id`.
+    fn new_membership(&self, organization_id: &str, joined_on: NaiveDate) -> NewMembership {
+        NewMembership {
+            organization_id: organization_id.to_owned(),
+            role: self.role.unwrap_or(MembershipRole::Member),
+            joined_on,
+            note: self.note.clone(),
+        }
+    }
 }
 
 /// The column of a field the write path names.
@@ -411,21 +417,7 @@ fn run_row(tx: &mut Tx<'_>, alliance_id: &str, row: MemberRow) -> Result<RowOutc
                 ApiError::invalid("kind", "required", "a new organisation needs a kind (类型)")
             })?;
             out.org_created = true;
-            organizations::create(
-                tx,
-                NewOrganization {
-                    slug,
-                    kind,
-                    name_zh: row.name_zh.clone(),
-                    name_en: row.name_en.clone(),
-                    uscc: row.uscc.clone(),
-                    region: row.region.clone(),
-                    website: row.website.clone(),
-                    external_refs: row.external_ref.clone().into_iter().collect(),
-                    certification: None,
-                    former_names: vec![],
-                },
-            )?
+            organizations::create(tx, row.new_organization(slug, kind))?
         }
     };
     // Membership first: a secretariat may edit an organisation once it is
@@ -457,16 +449,7 @@ fn run_row(tx: &mut Tx<'_>, alliance_id: &str, row: MemberRow) -> Result<RowOutc
                     "a new membership needs joined_on (加入日期)",
                 )
             })?;
-            memberships::create(
-                tx,
-                alliance_id,
-                NewMembership {
-                    organization_id: org.id.clone(),
-                    role: row.role.unwrap_or(MembershipRole::Member),
-                    joined_on,
-                    note: row.note.clone(),
-                },
-            )?;
+            memberships::create(tx, alliance_id, row.new_membership(&org.id, joined_on))?;
             out.membership_created = true;
         }
     }
