@@ -80,6 +80,12 @@ pub struct Config {
     /// The largest spreadsheet an import accepts, in bytes.
     #[arg(long, env = "ALLIANCE_MAX_IMPORT_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_import_bytes: usize,
+    /// Seconds a read may take before it is answered 503, and on
+    /// PostgreSQL the longest a statement may run (a write past it rolls
+    /// back and gets 503). Keep it above 30, the longest long-poll of the
+    /// change feed.
+    #[arg(long, env = "ALLIANCE_REQUEST_TIMEOUT_SECONDS", default_value_t = 60)]
+    pub request_timeout_seconds: u64,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "ALLIANCE_WORKERS")]
     pub workers: Option<usize>,
@@ -147,6 +153,10 @@ fn default_pool_size() -> u32 {
 }
 
 impl Config {
+    pub fn request_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.request_timeout_seconds)
+    }
+
     pub fn rate_limits(&self) -> crate::auth::throttle::Limits {
         crate::auth::throttle::Limits {
             per_token: std::num::NonZeroU32::new(self.rate_limit_per_token),
@@ -171,6 +181,7 @@ impl Config {
             pool_size: 4,
             max_body_bytes: 256 * 1024,
             max_import_bytes: 16 * 1024 * 1024,
+            request_timeout_seconds: 60,
             workers: Some(1),
             demo_seed: DemoSeed::Off,
             require_if_match_for_members: false,

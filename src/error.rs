@@ -103,6 +103,8 @@ pub enum ApiError {
     Gone(String),
     #[error("the body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    #[error("the file has {rows} rows; an import takes at most {limit}, so split it")]
+    TooManyRows { rows: usize, limit: usize },
     /// Past a rate limit: the seconds until the next request is allowed.
     #[error("too many requests: this token or address has used its quota; retry in {0} s")]
     TooManyRequests(u64),
@@ -193,7 +195,7 @@ impl ApiError {
                 "/problems/precondition-failed",
                 "The resource has changed",
             ),
-            PayloadTooLarge(_) => (
+            PayloadTooLarge(_) | TooManyRows { .. } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "/problems/payload-too-large",
                 "The request body is too large",
@@ -353,6 +355,11 @@ impl From<DieselError> for ApiError {
             }
             DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 ApiError::Unavailable("a concurrent change won; retry the request".into())
+            }
+            DieselError::DatabaseError(_, info) if info.message().contains("statement timeout") => {
+                ApiError::Unavailable(
+                    "the query took longer than the request timeout; retry".into(),
+                )
             }
             DieselError::DatabaseError(kind, info) if connection_lost(&kind, info.message()) => {
                 ApiError::Unavailable(format!(

@@ -60,7 +60,11 @@ impl Service {
         // Refuse a bad key before touching the database.
         let (engine, _) = Engine::of(&config.database_url);
         check_secret_policy(config.jwt_secret.as_deref(), engine)?;
-        let db = Db::connect(&config.database_url, config.pool_size)?;
+        let db = Db::for_requests(
+            &config.database_url,
+            config.pool_size,
+            config.request_timeout(),
+        )?;
         let applied = db.migrate()?;
         if !applied.is_empty() {
             tracing::info!(migrations = ?applied, "applied migrations");
@@ -112,6 +116,10 @@ impl Service {
 pub fn check_settings(config: &Config) -> anyhow::Result<()> {
     let (engine, _) = Engine::of(&config.database_url);
     check_secret_policy(config.jwt_secret.as_deref(), engine)?;
+    anyhow::ensure!(
+        config.request_timeout_seconds >= 1,
+        "request_timeout_seconds must be at least 1"
+    );
     for origin in &config.cors_origins {
         let parsed = url::Url::parse(origin)
             .map_err(|e| anyhow::anyhow!("cors_origins: `{origin}` is not an origin: {e}"))?;
@@ -143,11 +151,44 @@ fn check_secret_policy(secret: Option<&str>, engine: Engine) -> anyhow::Result<(
         (Some(s), Engine::Postgres) if s.len() < 32 => {
             anyhow::bail!("ALLIANCE_JWT_SECRET must be at least 32 bytes")
         }
+        (Some(s), Engine::Postgres) if well_known(s) => {
+            anyhow::bail!(
+                "ALLIANCE_JWT_SECRET looks like a placeholder or repeats a few characters; \
+                 use random bytes, e.g. $(head -c 48 /dev/urandom | base64)"
+            )
+        }
         (None, Engine::Postgres) => {
             anyhow::bail!("set ALLIANCE_JWT_SECRET (at least 32 random bytes) to run on PostgreSQL")
         }
         _ => Ok(()),
     }
+}
+
+/// A secret anyone could guess though it is long enough: a template's
+/// placeholder ("change-me", jwt.io's "your-256-bit-secret") or a few
+/// characters repeated.
+fn well_known(secret: &str) -> bool {
+    const PLACEHOLDERS: &[&str] = &[
+        "changeme",
+        "replaceme",
+        "your256bitsecret",
+        "yoursecret",
+        "yourjwtsecret",
+        "secretkey",
+        "placeholder",
+        "example",
+        "default",
+    ];
+    let plain: String = secret
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let distinct = secret
+        .chars()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    distinct < 8 || PLACEHOLDERS.iter().any(|p| plain.contains(p))
 }
 
 /// The key ring: the secret (see [`jwt_secret`]), earlier secrets, and the
@@ -158,6 +199,10 @@ pub fn jwt_keys(config: &Config, secret: &[u8]) -> anyhow::Result<JwtKeys> {
         anyhow::ensure!(
             old.len() >= 32,
             "each previous JWT secret must be at least 32 bytes"
+        );
+        anyhow::ensure!(
+            !well_known(old),
+            "a previous JWT secret looks like a placeholder; it cannot stay in the key ring"
         );
         keys = keys.verifying_secret(old.as_bytes());
     }

@@ -7,6 +7,8 @@ mod common;
 
 use alliance_api::auth::Role;
 use alliance_api::db::schema::accounts;
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use common::TestApp;
 use diesel::prelude::*;
 use serde_json::{Value, json};
@@ -87,6 +89,54 @@ async fn an_account_gets_tokens_with_its_role_and_scope(app: TestApp) {
         .await;
     assert_eq!(form.status, 200, "{}", form.text());
 
+    // HTTP Basic (RFC 6749 §2.3.1), with the body holding only the grant.
+    let basic = |credentials: &str, body: &str| {
+        let req = app
+            .client
+            .post(app.url("/api/v1/auth/token"))
+            .insert_header((
+                "authorization",
+                format!("Basic {}", STANDARD.encode(credentials)),
+            ))
+            .content_type("application/x-www-form-urlencoded");
+        app.send(req, Some(body.as_bytes().to_vec()))
+    };
+    let res = basic(
+        &format!("asymchem-hr:{secret}"),
+        "grant_type=client_credentials",
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert!(res.json()["access_token"].is_string());
+    basic(
+        "asymchem-hr:not-the-secret",
+        "grant_type=client_credentials",
+    )
+    .await
+    .problem(401);
+    // Credentials in both places are refused; in neither, named missing.
+    basic(
+        &format!("asymchem-hr:{secret}"),
+        &format!("grant_type=client_credentials&client_secret={secret}"),
+    )
+    .await
+    .problem(400);
+    let res = app
+        .post(
+            "/api/v1/auth/token",
+            "",
+            &json!({"grant_type": "client_credentials"}),
+        )
+        .await;
+    res.problem(422);
+    assert_eq!(
+        res.field_errors(),
+        vec![
+            ("client_id".to_owned(), "required".to_owned()),
+            ("client_secret".to_owned(), "required".to_owned())
+        ]
+    );
+
     // A wrong secret and an unknown client look the same.
     let wrong = token_with(&app, "asymchem-hr", "not-the-secret")
         .await
@@ -124,7 +174,11 @@ async fn an_account_gets_tokens_with_its_role_and_scope(app: TestApp) {
     token_with(&app, "asymchem-hr", &secret).await.problem(401);
     assert_eq!(token_with(&app, "asymchem-hr", &rotated).await.status, 200);
 
-    // Disabled: no new tokens.
+    // Disabled: no new tokens, and the last one ends with its lifetime.
+    let last = token_with(&app, "asymchem-hr", &rotated).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let res = app
         .patch(
             &format!("/api/v1/accounts/{id}"),
@@ -134,6 +188,31 @@ async fn an_account_gets_tokens_with_its_role_and_scope(app: TestApp) {
         .await;
     assert_eq!(res.status, 200, "{}", res.text());
     token_with(&app, "asymchem-hr", &rotated).await.problem(401);
+    let header = jsonwebtoken::decode_header(&last).unwrap();
+    let payload = last.split('.').nth(1).unwrap();
+    let mut claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        app.config.token_ttl_seconds,
+        "the token lasts the configured lifetime, no longer"
+    );
+    // The same token once that lifetime has passed (beyond the 30 s leeway).
+    let iat = claims["iat"].as_i64().unwrap() - app.config.token_ttl_seconds - 31;
+    claims["iat"] = json!(iat);
+    claims["nbf"] = json!(iat);
+    claims["exp"] = json!(iat + app.config.token_ttl_seconds);
+    let expired = jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(common::SECRET.as_bytes()),
+    )
+    .unwrap();
+    // Until then it still works: tokens are checked, not looked up.
+    assert_eq!(app.get("/api/v1/alliances", &last).await.status, 200);
+    let res = app.get("/api/v1/alliances", &expired).await;
+    res.problem(401);
+    assert_eq!(res.header("www-authenticate"), Some("Bearer"));
 }
 
 async fn only_admins_manage_accounts_and_bodies_are_checked(app: TestApp) {

@@ -146,6 +146,23 @@ fn postgres_needs_a_real_signing_key() {
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 32 bytes"));
+    // Long enough, but guessable: a template's placeholder, or one character.
+    for guessable in [
+        "your-256-bit-secret-your-256-bit-secret",
+        "please-change-me-before-production-000",
+        &"x".repeat(48),
+    ] {
+        let out = cli(
+            &["--addr", "127.0.0.1:0"],
+            &[("DATABASE_URL", &admin), ("ALLIANCE_JWT_SECRET", guessable)],
+        );
+        assert!(!out.status.success(), "{guessable} was taken");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("looks like a placeholder"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]

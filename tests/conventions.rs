@@ -63,18 +63,30 @@ async fn malformed_requests_are_problems_and_write_nothing(app: TestApp) {
     app.send(post(Some("application/json")), Some(huge.into_bytes()))
         .await
         .problem(413);
-    // Deeply nested JSON is refused at the first wrong type, in a field and
-    // as the whole body: no recursion, no stack overflow.
-    let deep = format!(
-        r#"{{"slug": {}{}}}"#,
-        "[".repeat(100_000),
-        "]".repeat(100_000)
-    );
-    app.send(post(Some("application/json")), Some(deep.into_bytes()))
-        .await
-        .problem(422);
-    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-    app.send(post(Some("application/json")), Some(deep.into_bytes()))
+    // Nesting past the depth limit is refused before it is parsed, in a
+    // field and as the whole body: no recursion, no stack overflow.
+    let limit = alliance_api::api::extract::MAX_JSON_DEPTH;
+    for deep in [
+        format!(
+            r#"{{"slug": {}{}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        ),
+        format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+        format!(r#"{}"x"{}"#, "[".repeat(limit + 1), "]".repeat(limit + 1)),
+    ] {
+        let res = app
+            .send(post(Some("application/json")), Some(deep.into_bytes()))
+            .await;
+        res.problem(400);
+        assert_eq!(
+            res.field_errors(),
+            vec![("body".to_owned(), "too_deep".to_owned())]
+        );
+    }
+    // Within the limit, the usual checks answer (an array is not an object).
+    let nested = format!(r#"{}"x"{}"#, "[".repeat(limit), "]".repeat(limit));
+    app.send(post(Some("application/json")), Some(nested.into_bytes()))
         .await
         .problem(422);
     assert_eq!(app.event_count(), 0);

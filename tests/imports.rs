@@ -396,6 +396,32 @@ async fn csv_with_chinese_headers_and_bad_files(app: TestApp) {
         .await
         .problem(403);
     assert_eq!(counts(&app), before);
+    // A role that never imports is refused before its file is read.
+    upload(
+        &app,
+        &app.viewer(),
+        "",
+        "text/csv",
+        b"colour\nred\n".to_vec(),
+    )
+    .await
+    .problem(403);
+    // More rows than an import takes: 413 naming the limit, nothing written.
+    let limit = alliance_api::api::imports::MAX_ROWS;
+    let mut big = String::from("slug,kind,name_zh,joined_on\n");
+    for i in 0..=limit {
+        big.push_str(&format!("bulk-{i},enterprise,批量{i},2025-01-01\n"));
+    }
+    let res = upload(&app, &token, "", "text/csv", big.into_bytes()).await;
+    let problem = res.problem(413);
+    assert!(
+        problem["detail"].as_str().unwrap().contains(&format!(
+            "{} rows; an import takes at most {limit}",
+            limit + 1
+        )),
+        "{problem}"
+    );
+    assert_eq!(counts(&app), before);
 }
 
 async fn exports_import_again(app: TestApp) {

@@ -1,6 +1,9 @@
-//! Rate limits (OWASP API4): a quota per token and one per client address,
-//! told in `RateLimit-*` headers; past it, 429 with `Retry-After` before
-//! anything runs. (413 for an oversized body: tests/conventions.rs.)
+//! Resource limits (OWASP API4). Rate limits: a quota per token and one per
+//! client address, told in `RateLimit-*` headers; past it, 429 with
+//! `Retry-After` before anything runs. The request time limit: a read stuck
+//! on a lock gets 503 and its query is cancelled; a write stuck on one rolls
+//! back and gets 503. (413 for an oversized body, 400 for deep nesting:
+//! tests/conventions.rs; the import row cap: tests/imports.rs.)
 
 mod common;
 
@@ -85,6 +88,69 @@ async fn an_address_past_its_quota_gets_429_whatever_the_token(engine: Engine) {
     assert_eq!(number(&res, "ratelimit-limit"), 3);
 }
 
+/// On PostgreSQL, where another session can hold a lock that stalls the
+/// service's queries: the time limit answers, and cancels the query so its
+/// connection is free again while the lock is still held.
+async fn stuck_requests_time_out_and_free_their_connections() {
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    let Some(app) = TestApp::spawn_with(Engine::Postgres, |c| {
+        c.request_timeout_seconds = 1;
+        c.pool_size = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    app.seed_registry().await;
+    let admin = app.admin();
+    let mut blocker = diesel::PgConnection::establish(&app.config.database_url).unwrap();
+    let mut watcher = diesel::PgConnection::establish(&app.config.database_url).unwrap();
+    blocker
+        .batch_execute("BEGIN; LOCK TABLE alliances IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    // More stuck reads than the pool has connections: each is answered at
+    // the limit, and each finds a connection, so the stuck ones were freed.
+    for _ in 0..4 {
+        let started = std::time::Instant::now();
+        let res = app.get(URL, &admin).await;
+        let problem = res.problem(503);
+        assert!(
+            problem["detail"].as_str().unwrap().contains("longer than"),
+            "{problem}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+    // A write stuck on the lock: its statement is cancelled, it rolls back.
+    let before = (app.audit_count(), app.event_count());
+    let res = app
+        .patch(
+            "/api/v1/alliances/teda-biomedicine",
+            &admin,
+            &json!({"name_en": "Stuck"}),
+        )
+        .await;
+    res.problem(503);
+    // No query of the service waits on the lock any more.
+    #[derive(QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let waiting: Waiting = diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_stat_activity \
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    .get_result(&mut watcher)
+    .unwrap();
+    assert_eq!(waiting.n, 0, "a cancelled query still waits on the lock");
+    blocker.batch_execute("ROLLBACK").unwrap();
+    assert_eq!(before, (app.audit_count(), app.event_count()));
+    let res = app.get("/api/v1/alliances/teda-biomedicine", &admin).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_ne!(res.json()["name_en"], "Stuck");
+}
+
 mod sqlite {
     #[actix_web::test]
     async fn token_quota() {
@@ -107,5 +173,10 @@ mod postgres {
     #[actix_web::test]
     async fn address_quota() {
         super::an_address_past_its_quota_gets_429_whatever_the_token(super::Engine::Postgres).await
+    }
+
+    #[actix_web::test]
+    async fn stuck_requests_time_out() {
+        super::stuck_requests_time_out_and_free_their_connections().await
     }
 }

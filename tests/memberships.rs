@@ -291,7 +291,7 @@ async fn secretariats_admit_only_to_their_alliances(app: TestApp) {
     let other = app
         .get(
             "/api/v1/alliances/dongjiang-digital-economy/memberships?limit=1",
-            &teda,
+            &app.admin(),
         )
         .await
         .json();
@@ -299,7 +299,15 @@ async fn secretariats_admit_only_to_their_alliances(app: TestApp) {
         "/api/v1/memberships/{}",
         other["items"][0]["id"].as_str().unwrap()
     );
+    // Outside its alliances the membership does not exist for the token.
     app.patch(&path, &teda, &json!({"note": "x"}))
         .await
-        .problem(403);
+        .problem(404);
+    app.get(&path, &teda).await.problem(404);
+    app.get(
+        "/api/v1/alliances/dongjiang-digital-economy/memberships",
+        &teda,
+    )
+    .await
+    .problem(403);
 }

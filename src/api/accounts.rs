@@ -177,15 +177,88 @@ impl FromRequest for TokenForm {
     }
 }
 
+/// A client id and secret sent with HTTP Basic (RFC 6749 §2.3.1: each
+/// form-urlencoded, then `id:secret` in base64); `None` without a Basic
+/// `Authorization` header.
+pub struct ClientBasic(Option<(String, String)>);
+
+impl FromRequest for ClientBasic {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(client_basic(req.headers()).map(ClientBasic))
+    }
+}
+
+fn client_basic(headers: &header::HeaderMap) -> Result<Option<(String, String)>, ApiError> {
+    use base64::Engine as _;
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().unwrap_or_default();
+    let Some((scheme, encoded)) = value.split_once(' ') else {
+        return Ok(None);
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let unreadable = || ApiError::Unauthorized("the Basic credentials do not decode".into());
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| unreadable())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| unreadable())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(unreadable)?;
+    Ok(Some((form_decode(id), form_decode(secret))))
+}
+
+/// One form-urlencoded value (`+` is a space, `%xx` a byte).
+fn form_decode(s: &str) -> String {
+    form_urlencoded::parse(format!("v={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// The client's id and secret: from HTTP Basic or from the body, one of the
+/// two (RFC 6749 §2.3).
+fn client_credentials(
+    basic: Option<(String, String)>,
+    id: Option<String>,
+    secret: Option<String>,
+) -> Result<(String, String), ApiError> {
+    match (basic, id, secret) {
+        (Some(basic), None, None) => Ok(basic),
+        (Some(basic), Some(id), None) if id == basic.0 => Ok(basic),
+        (Some(_), _, _) => Err(ApiError::bad_request(
+            "send the client credentials with HTTP Basic or in the body, not both",
+        )),
+        (None, Some(id), Some(secret)) => Ok((id, secret)),
+        (None, id, secret) => Err(ApiError::Validation(
+            [
+                ("client_id", id.is_none()),
+                ("client_secret", secret.is_none()),
+            ]
+            .into_iter()
+            .filter(|(_, missing)| *missing)
+            .map(|(field, _)| {
+                FieldError::new(field, "required", "required unless sent with HTTP Basic")
+            })
+            .collect(),
+        )),
+    }
+}
+
 /// Trades an account's client id and secret for an access token (OAuth2
-/// client credentials, RFC 6749 §4.4), as JSON or as a form. The token
+/// client credentials, RFC 6749 §4.4), as JSON or as a form, with the
+/// credentials in the body or in HTTP Basic. The token
 /// carries the account's role and scope, and lasts 15 minutes unless the
 /// operator set another lifetime. A wrong id or secret, or a disabled
 /// account, gets 401 with no hint which.
 #[utoipa::path(
     operation_id = "issue_token",
     tag = "accounts",
-    security(()),
+    security((), ("client_basic" = [])),
     request_body(content(
         (TokenRequest = "application/json"),
         (TokenRequest = "application/x-www-form-urlencoded"),
@@ -197,6 +270,7 @@ pub async fn token(
     db: web::Data<Db>,
     keys: web::Data<JwtKeys>,
     lifetime: web::Data<TokenLifetime>,
+    basic: ClientBasic,
     form: TokenForm,
 ) -> Result<HttpResponse, ApiError> {
     let TokenRequest {
@@ -211,6 +285,7 @@ pub async fn token(
             "the only grant is `client_credentials`",
         ));
     }
+    let (client_id, client_secret) = client_credentials(basic.0, client_id, client_secret)?;
     let found = db
         .read(move |c| accounts::credentials(c, &client_id))
         .await?;

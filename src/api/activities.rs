@@ -67,7 +67,7 @@ pub struct ActivityQuery {
 pub async fn list(
     req: HttpRequest,
     db: web::Data<Db>,
-    _caller: Principal,
+    caller: Principal,
     id: web::Path<String>,
     query: ApiQuery<ActivityQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -84,14 +84,16 @@ pub async fn list(
     if let Some(format) = files::wanted(&req, q.format) {
         let name = format!("{id}-activities");
         let all = db
-            .read(move |c| {
-                files::all_pages(|p| activities::list(c, &id, &filter, p), |x| x.id.clone())
+            .read_alliance(caller, id, move |c, id| {
+                files::all_pages(|p| activities::list(c, id, &filter, p), |x| x.id.clone())
             })
             .await?;
         return files::download(&all, format, q.headers.unwrap_or_default(), &name);
     }
     let page = db
-        .read(move |c| activities::list(c, &id, &filter, &page))
+        .read_alliance(caller, id, move |c, id| {
+            activities::list(c, id, &filter, &page)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(List::from(page)))
 }
@@ -137,11 +139,13 @@ pub async fn create(
 pub async fn get(
     req: HttpRequest,
     db: web::Data<Db>,
-    _caller: Principal,
+    caller: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let a = db.read(move |c| activities::find(c, &id)).await?;
+    let a = db
+        .read_record(caller, move |c| activities::find(c, &id))
+        .await?;
     Ok(item(&req, &a))
 }
 

@@ -111,6 +111,7 @@ pub async fn list(
         return Err(bad("wait", "wait is at most 30 seconds"));
     }
     let wait = Duration::from_secs(wait);
+    let who = caller.clone();
     let feed = {
         let alliance = q.alliance.clone();
         db.read(move |c| {
@@ -154,7 +155,8 @@ pub async fn list(
             let items = rows
                 .into_iter()
                 .map(ChangeEvent::try_from)
-                .collect::<Result<_, _>>()?;
+                .collect::<Result<Vec<_>, _>>()?;
+            let items = super::shown_to(&who, items);
             return Ok(HttpResponse::Ok().json(ChangePage { items, next_cursor }));
         }
         let _ = tokio::time::timeout(left.min(POLL_EVERY), committed).await;

@@ -6,10 +6,10 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::List;
 use super::extract::{ApiJson, ApiQuery, IfMatch, changed, item};
 use super::files::{self, HeaderLang};
 use super::idempotency::{self, IdempotencyKey, IdempotencyKeyHeader};
+use super::{List, shown_to};
 use crate::auth::Principal;
 use crate::db::Db;
 use crate::db::council::{self, SeatFilter};
@@ -46,7 +46,7 @@ pub struct CouncilQuery {
 #[get("/alliances/{id}/council")]
 pub async fn view(
     db: web::Data<Db>,
-    _caller: Principal,
+    caller: Principal,
     id: web::Path<String>,
     query: ApiQuery<CouncilQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -64,10 +64,11 @@ pub async fn view(
     }
     let as_of = q.as_of.unwrap_or_else(crate::db::write::tianjin_today);
     let id = id.into_inner();
+    let who = caller.clone();
     let council = db
-        .read(move |c| council::as_of(c, &id, as_of, days))
+        .read_alliance(caller, id, move |c, id| council::as_of(c, id, as_of, days))
         .await?;
-    Ok(HttpResponse::Ok().json(council))
+    Ok(HttpResponse::Ok().json(shown_to(&who, council)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -108,7 +109,7 @@ pub struct SeatQuery {
 pub async fn list(
     req: HttpRequest,
     db: web::Data<Db>,
-    _caller: Principal,
+    caller: Principal,
     id: web::Path<String>,
     query: ApiQuery<SeatQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -129,18 +130,23 @@ pub async fn list(
         term_number: q.term,
     };
     let id = id.into_inner();
+    let who = caller.clone();
     if let Some(format) = files::wanted(&req, q.format) {
         let name = format!("{id}-council");
         let all = db
-            .read(move |c| {
-                files::all_pages(|p| council::list(c, &id, &filter, p), |x| x.id.clone())
+            .read_alliance(caller, id, move |c, id| {
+                files::all_pages(|p| council::list(c, id, &filter, p), |x| x.id.clone())
             })
             .await?;
+        let all = shown_to(&who, all);
         return files::download(&all, format, q.headers.unwrap_or_default(), &name);
     }
-    let page = db
-        .read(move |c| council::list(c, &id, &filter, &page))
+    let mut page = db
+        .read_alliance(caller, id, move |c, id| {
+            council::list(c, id, &filter, &page)
+        })
         .await?;
+    page.items = shown_to(&who, page.items);
     Ok(HttpResponse::Ok().json(List::from(page)))
 }
 
@@ -187,12 +193,15 @@ pub async fn create(
 pub async fn get(
     req: HttpRequest,
     db: web::Data<Db>,
-    _caller: Principal,
+    caller: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let seat = db.read(move |c| council::find(c, &id)).await?;
-    Ok(item(&req, &seat))
+    let who = caller.clone();
+    let seat = db
+        .read_record(caller, move |c| council::find(c, &id))
+        .await?;
+    Ok(item(&req, &shown_to(&who, seat)))
 }
 
 /// Changes a seat; `ended_on` with `end_reason` ends it early. The council's

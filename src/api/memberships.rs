@@ -11,10 +11,10 @@ use super::files::{self, HeaderLang};
 use super::idempotency::{self, IdempotencyKey, IdempotencyKeyHeader};
 use super::{List, PageQuery};
 use crate::auth::Principal;
-use crate::db::Db;
 use crate::db::memberships::{self, MembershipFilter, Owner};
 use crate::db::page::PageRequest;
 use crate::db::write::Precondition;
+use crate::db::{Db, visibility};
 use crate::domain::membership::{
     Membership, MembershipChange, MembershipPatch, MembershipRole, MembershipStatus, NewMembership,
 };
@@ -51,6 +51,7 @@ impl MembershipQuery {
             role: self.role,
             status: self.status,
             updated_since: self.updated_since.map(|t| t.naive_utc()),
+            alliances: None,
         };
         Ok((filter, page))
     }
@@ -59,6 +60,7 @@ impl MembershipQuery {
 async fn list(
     req: HttpRequest,
     db: web::Data<Db>,
+    caller: Principal,
     owner: Owner,
     query: MembershipQuery,
 ) -> Result<HttpResponse, ApiError> {
@@ -71,6 +73,7 @@ async fn list(
         };
         let all = db
             .read(move |c| {
+                let filter = filter.for_caller(c, &caller, &owner)?;
                 files::all_pages(
                     |p| memberships::list(c, &owner, &filter, p),
                     |m| m.id.clone(),
@@ -80,7 +83,10 @@ async fn list(
         return files::download(&all, format, headers, &name);
     }
     let page = db
-        .read(move |c| memberships::list(c, &owner, &filter, &page))
+        .read(move |c| {
+            let filter = filter.for_caller(c, &caller, &owner)?;
+            memberships::list(c, &owner, &filter, &page)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(List::from(page)))
 }
@@ -100,14 +106,15 @@ async fn list(
 pub async fn list_for_alliance(
     req: HttpRequest,
     db: web::Data<Db>,
-    _caller: Principal,
+    caller: Principal,
     id: web::Path<String>,
     query: ApiQuery<MembershipQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    list(req, db, Owner::Alliance(id.into_inner()), query.0).await
+    list(req, db, caller, Owner::Alliance(id.into_inner()), query.0).await
 }
 
-/// Lists the memberships of an organisation across alliances.
+/// Lists the memberships of an organisation across alliances (for a
+/// secretariat or member token, those in its alliances).
 #[utoipa::path(
     operation_id = "list_organization_memberships",
     tag = "memberships",
@@ -122,11 +129,18 @@ pub async fn list_for_alliance(
 pub async fn list_for_organization(
     req: HttpRequest,
     db: web::Data<Db>,
-    _caller: Principal,
+    caller: Principal,
     id: web::Path<String>,
     query: ApiQuery<MembershipQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    list(req, db, Owner::Organization(id.into_inner()), query.0).await
+    list(
+        req,
+        db,
+        caller,
+        Owner::Organization(id.into_inner()),
+        query.0,
+    )
+    .await
 }
 
 /// Admits an organisation to an alliance (admin, or a secretariat of it).
@@ -169,11 +183,13 @@ pub async fn create(
 pub async fn get(
     req: HttpRequest,
     db: web::Data<Db>,
-    _caller: Principal,
+    caller: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let membership = db.read(move |c| memberships::find(c, &id)).await?;
+    let membership = db
+        .read_record(caller, move |c| memberships::find(c, &id))
+        .await?;
     Ok(item(&req, &membership))
 }
 
@@ -216,14 +232,18 @@ pub async fn update(
 #[get("/memberships/{id}/history")]
 pub async fn history(
     db: web::Data<Db>,
-    _caller: Principal,
+    caller: Principal,
     id: web::Path<String>,
     query: ApiQuery<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.0.parse()?;
     let id = id.into_inner();
     let page = db
-        .read(move |c| memberships::history(c, &id, &page))
+        .read(move |c| {
+            let membership = memberships::find(c, &id)?;
+            let membership = visibility::reveal(c, &caller, membership)?;
+            memberships::history(c, &membership.id, &page)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(List::from(page)))
 }

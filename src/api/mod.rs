@@ -2,6 +2,7 @@
 //! one call → respond. Routes and the OpenAPI description are registered
 //! together here, so a route cannot miss the description.
 
+pub mod access;
 pub mod accounts;
 pub mod activities;
 pub mod alliances;
@@ -48,6 +49,16 @@ impl<T> From<crate::db::page::Page<T>> for List<T> {
     }
 }
 
+/// A representation with people's names in it as this caller may see it:
+/// a viewer gets the names masked (see `domain::PersonalData`).
+pub fn shown_to<T: crate::domain::PersonalData>(caller: &crate::auth::Principal, value: T) -> T {
+    if caller.role == crate::auth::Role::Viewer {
+        value.masked()
+    } else {
+        value
+    }
+}
+
 /// `limit` and `cursor`, for lists with no other filter.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -83,7 +94,7 @@ impl PageQuery {
         (name = "alliances", description = "产教联合体 and 产业链产教融合共同体"),
         (name = "organizations", description = "Enterprises, colleges, institutes and authorities, shared across alliances"),
         (name = "memberships", description = "An organisation's place in an alliance; closed, never deleted"),
-        (name = "council", description = "The council (理事会): seats, terms, and the council as of a date"),
+        (name = "council", description = "The council (理事会): seats, terms, and the council as of a date. People's names are personal information: a viewer token gets them cut to the first character (王*), here, in the annual report and in the change feed"),
         (name = "platforms", description = "Joint labs, training centres, industry colleges and other platforms an alliance runs"),
         (name = "activities", description = "Council meetings, trainings, joint R&D, order-based classes, competitions, exchanges"),
         (name = "kpis", description = "The KPI catalogue: units, direction, and how derived KPIs come from the records"),
@@ -123,7 +134,10 @@ const PROBLEMS: &[(&str, &str)] = &[
         "412",
         "`If-Match` names a version that is no longer current",
     ),
-    ("413", "The body is larger than the limit"),
+    (
+        "413",
+        "The body is larger than the limit, or an import file has more than 20 000 rows",
+    ),
     ("415", "The body is not `application/json`"),
     (
         "422",
@@ -149,6 +163,17 @@ impl Modify for Conventions {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "client_basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "An account's client id and secret, for `POST /auth/token` only",
+                    ))
                     .build(),
             ),
         );
@@ -179,6 +204,7 @@ impl Modify for Conventions {
                 (HttpMethod::Delete, item.delete.as_mut()),
             ] {
                 if let Some(op) = op {
+                    describe_access(op);
                     let mut statuses = statuses(&method, has_id, api);
                     if crate::auth::throttle::limited(path) && !statuses.contains(&"429") {
                         statuses.push("429");
@@ -240,6 +266,18 @@ fn statuses(method: &HttpMethod, has_id: bool, api: bool) -> Vec<&'static str> {
     }
     s.sort_unstable();
     s
+}
+
+/// Ends the operation's description with who may call it (see `access`).
+fn describe_access(op: &mut Operation) {
+    let Some(access) = op.operation_id.as_deref().and_then(access::of) else {
+        return; // `access::tests` fails on the missing entry
+    };
+    let line = access.describe();
+    op.description = Some(match op.description.take() {
+        Some(d) if !d.is_empty() => format!("{d}\n\n{line}"),
+        _ => line,
+    });
 }
 
 fn add_problems(op: &mut Operation, statuses: &[&str]) {

@@ -56,7 +56,7 @@ pub struct PlatformQuery {
 pub async fn list(
     req: HttpRequest,
     db: web::Data<Db>,
-    _caller: Principal,
+    caller: Principal,
     id: web::Path<String>,
     query: ApiQuery<PlatformQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -70,14 +70,16 @@ pub async fn list(
     if let Some(format) = files::wanted(&req, q.format) {
         let name = format!("{id}-platforms");
         let all = db
-            .read(move |c| {
-                files::all_pages(|p| platforms::list(c, &id, &filter, p), |x| x.id.clone())
+            .read_alliance(caller, id, move |c, id| {
+                files::all_pages(|p| platforms::list(c, id, &filter, p), |x| x.id.clone())
             })
             .await?;
         return files::download(&all, format, q.headers.unwrap_or_default(), &name);
     }
     let page = db
-        .read(move |c| platforms::list(c, &id, &filter, &page))
+        .read_alliance(caller, id, move |c, id| {
+            platforms::list(c, id, &filter, &page)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(List::from(page)))
 }
@@ -123,11 +125,13 @@ pub async fn create(
 pub async fn get(
     req: HttpRequest,
     db: web::Data<Db>,
-    _caller: Principal,
+    caller: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let p = db.read(move |c| platforms::find(c, &id)).await?;
+    let p = db
+        .read_record(caller, move |c| platforms::find(c, &id))
+        .await?;
     Ok(item(&req, &p))
 }
 

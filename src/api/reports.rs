@@ -14,6 +14,7 @@ use super::extract::{
 use super::files::{self, HeaderLang};
 use crate::auth::Principal;
 use crate::db::reports::{self, Entries};
+use crate::db::visibility::{self, Visibility};
 use crate::db::write::Precondition;
 use crate::db::{Db, alliances, changes};
 use crate::domain::report::{
@@ -47,14 +48,14 @@ const YEAR: &str = "The calendar year, 2000–2100";
 pub async fn get_year(
     req: HttpRequest,
     db: web::Data<Db>,
-    _caller: Principal,
+    caller: Principal,
     path: web::Path<(String, i32)>,
 ) -> Result<HttpResponse, ApiError> {
     let (key, year) = path.into_inner();
     reports::check_year(year)?;
     let sheet = db
         .read(move |c| {
-            let alliance = alliances::find(c, &key)?;
+            let alliance = visibility::readable_alliance(c, &caller, &key)?;
             reporting::kpi_year(c, &alliance, year)
         })
         .await?;
@@ -136,7 +137,7 @@ pub struct ReportQuery {
 pub async fn get_report(
     req: HttpRequest,
     db: web::Data<Db>,
-    _caller: Principal,
+    caller: Principal,
     path: web::Path<(String, i32)>,
     query: ApiQuery<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -145,8 +146,9 @@ pub async fn get_report(
     let q = query.0;
     let report = db
         .read(move |c| {
-            let alliance = alliances::find(c, &key)?;
-            reporting::annual_report(c, &alliance, year)
+            let alliance = visibility::readable_alliance(c, &caller, &key)?;
+            let report = reporting::annual_report(c, &alliance, year)?;
+            Ok(super::shown_to(&caller, report))
         })
         .await?;
     let zh = q.headers.unwrap_or(HeaderLang::Zh) == HeaderLang::Zh;
@@ -307,7 +309,7 @@ fn list_param(v: Option<String>) -> Vec<String> {
 pub async fn dashboard_kpis(
     req: HttpRequest,
     db: web::Data<Db>,
-    _caller: Principal,
+    caller: Principal,
     query: ApiQuery<DashboardQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
@@ -337,21 +339,33 @@ pub async fn dashboard_kpis(
         });
     }
     let csv = q.format.is_some() || files::wanted(&req, None) == Some(Format::Csv);
-    let filter = DashboardFilter {
+    let mut filter = DashboardFilter {
         alliances: list_param(q.alliance),
         sector: q.sector.map(|s| s.as_str().to_owned()),
         from_year,
         to_year,
         kpis: list_param(q.kpi),
         approved_only: q.approved_only.unwrap_or(false),
+        visible: None,
     };
     // Every change that can move a figure is a change event, so the feed's
     // head and the question make a tag: a screen that polls with
     // `If-None-Match` gets 304 for one indexed read until something changes.
-    let question = format!("{filter:?} csv={csv}");
     let client_tag = if_none_match(&req);
     let answer = db
         .read(move |c| {
+            // A secretariat or member token sees its own alliances only; an
+            // unknown name is the dashboard's to report (422).
+            for key in &filter.alliances {
+                match visibility::readable_alliance(c, &caller, key) {
+                    Err(ApiError::NotFound(_)) | Ok(_) => {}
+                    Err(refused) => return Err(refused),
+                }
+            }
+            filter.visible = Visibility::of_caller(c, &caller)?
+                .alliance_ids()
+                .map(<[String]>::to_vec);
+            let question = format!("{filter:?} csv={csv}");
             let etag = format!("\"{}-{}\"", changes::head(c)?, &sha256_hex(&question)[..16]);
             if names_tag(client_tag.as_deref(), &etag) {
                 return Ok((etag, None));

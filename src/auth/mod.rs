@@ -81,6 +81,12 @@ impl Principal {
         self.role == Role::Admin
     }
 
+    /// Whether the token reads and writes only within the alliances it
+    /// names (secretariat and member tokens).
+    pub fn scoped(&self) -> bool {
+        matches!(self.role, Role::Secretariat | Role::Member)
+    }
+
     /// Whether the token names this alliance (by id or by slug).
     pub fn covers_alliance(&self, id: &str, slug: &str) -> bool {
         self.alliances.iter().any(|a| a == id || a == slug)
@@ -98,6 +104,21 @@ impl Principal {
                 "the role `{role}` cannot change alliance records"
             ))),
         }
+    }
+
+    /// Writes to a record found by its own id: as `ensure_alliance_writer`,
+    /// except that a token which cannot read the record's alliance is told
+    /// the record does not exist (`missing`), as when it reads it.
+    pub fn ensure_record_writer(
+        &self,
+        alliance_id: &str,
+        alliance_slug: &str,
+        missing: impl FnOnce() -> String,
+    ) -> Result<(), ApiError> {
+        if self.scoped() && !self.covers_alliance(alliance_id, alliance_slug) {
+            return Err(ApiError::NotFound(missing()));
+        }
+        self.ensure_alliance_writer(alliance_id, alliance_slug)
     }
 
     pub fn ensure_admin(&self, what: &str) -> Result<(), ApiError> {

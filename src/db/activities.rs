@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use super::page::{Page, PageRequest};
 use super::schema::{activities, activity_organizations, platforms};
+use super::visibility;
 use super::write::{Action, Change, Precondition, Tx, unchanged};
 use super::{AnyConnection, Backend, alliances, new_id, organizations, stored, utc};
 use crate::domain::activity::{
@@ -336,9 +337,7 @@ pub fn update(
     pre: &Precondition,
 ) -> Result<Activity, ApiError> {
     let before = find(tx.conn, id)?;
-    let alliance = alliances::find(tx.conn, &before.alliance_id)?;
-    tx.principal
-        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
+    let alliance = visibility::alliance_to_change(tx.conn, tx.principal, &before)?;
     pre.check(&before)?;
     let mut after = before.clone();
     if let Some(v) = patch.title {
@@ -414,9 +413,7 @@ pub fn update(
 /// Deletes an activity recorded by mistake (the audit trail keeps it).
 pub fn delete(tx: &mut Tx<'_>, id: &str, pre: &Precondition) -> Result<(), ApiError> {
     let before = find(tx.conn, id)?;
-    let alliance = alliances::find(tx.conn, &before.alliance_id)?;
-    tx.principal
-        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
+    visibility::alliance_to_change(tx.conn, tx.principal, &before)?;
     pre.check(&before)?;
     diesel::delete(activities::table.filter(activities::id.eq(&before.id))).execute(tx.conn)?;
     crate::db::reports::guard_records(
@@ -434,4 +431,14 @@ pub fn delete(tx: &mut Tx<'_>, id: &str, pre: &Precondition) -> Result<(), ApiEr
         after: None,
     })?;
     Ok(())
+}
+
+impl visibility::AllianceRecord for Activity {
+    const KIND: &'static str = "activity";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn alliance_id(&self) -> &str {
+        &self.alliance_id
+    }
 }

@@ -4,9 +4,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{alliances, change_events};
+use super::schema::change_events;
+pub use super::visibility::Visibility;
 use super::{AnyConnection, Backend, settings};
-use crate::auth::Role;
 use crate::domain::change::ChangeEvent;
 use crate::error::ApiError;
 
@@ -46,38 +46,6 @@ impl TryFrom<EventRow> for ChangeEvent {
     }
 }
 
-/// Which events a caller may see.
-#[derive(Debug, Clone)]
-pub enum Visibility {
-    All,
-    /// Events of these alliances (ids), and of organisations, which are
-    /// shared records every token may read.
-    Alliances(Vec<String>),
-}
-
-impl Visibility {
-    /// What a token with this role and these alliances (ids or slugs) sees.
-    pub fn of(
-        conn: &mut AnyConnection,
-        role: Role,
-        alliances: &[String],
-    ) -> Result<Self, ApiError> {
-        Ok(match role {
-            Role::Admin | Role::Reviewer | Role::Viewer => Visibility::All,
-            Role::Secretariat | Role::Member => {
-                Visibility::Alliances(alliance_ids(conn, alliances)?)
-            }
-        })
-    }
-
-    pub fn covers(&self, alliance_id: &str) -> bool {
-        match self {
-            Visibility::All => true,
-            Visibility::Alliances(ids) => ids.iter().any(|id| id == alliance_id),
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct FeedQuery {
     pub after: i64,
@@ -87,14 +55,6 @@ pub struct FeedQuery {
     pub types: Vec<String>,
     pub alliance_id: Option<String>,
     pub visibility: Visibility,
-}
-
-/// The ids of the alliances named by id or slug.
-pub fn alliance_ids(conn: &mut AnyConnection, keys: &[String]) -> Result<Vec<String>, ApiError> {
-    Ok(alliances::table
-        .filter(alliances::id.eq_any(keys).or(alliances::slug.eq_any(keys)))
-        .select(alliances::id)
-        .load(conn)?)
 }
 
 /// Events after the cursor, or `Gone` when the cursor predates what is kept.

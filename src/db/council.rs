@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::page::{Page, PageRequest};
 use super::schema::{council_seats, organizations};
+use super::visibility;
 use super::write::{Action, Change, Precondition, Tx, unchanged};
 use super::{AnyConnection, Backend, alliances, memberships, new_id, stored, utc};
 use crate::domain::council::{
@@ -340,9 +341,7 @@ pub fn update(
     pre: &Precondition,
 ) -> Result<CouncilSeat, ApiError> {
     let before = find(tx.conn, id)?;
-    let alliance = alliances::find(tx.conn, &before.alliance_id)?;
-    tx.principal
-        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
+    visibility::alliance_to_change(tx.conn, tx.principal, &before)?;
     pre.check(&before)?;
     let mut after = before.clone();
     if let Some(v) = patch.person_name_zh {
@@ -382,9 +381,7 @@ pub fn update(
 /// Deletes a seat recorded by mistake (end it with `ended_on` otherwise).
 pub fn delete(tx: &mut Tx<'_>, id: &str, pre: &Precondition) -> Result<(), ApiError> {
     let before = find(tx.conn, id)?;
-    let alliance = alliances::find(tx.conn, &before.alliance_id)?;
-    tx.principal
-        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
+    visibility::alliance_to_change(tx.conn, tx.principal, &before)?;
     pre.check(&before)?;
     diesel::delete(council_seats::table.filter(council_seats::id.eq(&before.id)))
         .execute(tx.conn)?;
@@ -424,4 +421,14 @@ pub fn end_for_leaving(
         save(tx, &before, after)?;
     }
     Ok(count)
+}
+
+impl visibility::AllianceRecord for CouncilSeat {
+    const KIND: &'static str = "council seat";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn alliance_id(&self) -> &str {
+        &self.alliance_id
+    }
 }

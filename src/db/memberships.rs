@@ -5,8 +5,10 @@ use diesel::prelude::*;
 
 use super::page::{Page, PageRequest};
 use super::schema::{membership_changes, memberships, organizations};
+use super::visibility::{self, Visibility};
 use super::write::{Action, Change, Precondition, Tx, unchanged};
 use super::{AnyConnection, Backend, alliances, insert_all, new_id, stored, utc};
+use crate::auth::Principal;
 use crate::domain::alliance::{Alliance, AllianceStatus};
 use crate::domain::membership::{
     Membership, MembershipChange, MembershipChangeField, MembershipPatch, MembershipRole,
@@ -89,6 +91,32 @@ pub struct MembershipFilter {
     pub role: Option<MembershipRole>,
     pub status: Option<MembershipStatus>,
     pub updated_since: Option<NaiveDateTime>,
+    /// Only memberships of these alliances (ids); all when `None`.
+    pub alliances: Option<Vec<String>>,
+}
+
+impl MembershipFilter {
+    /// The filter kept to what the caller may read: an alliance's list is
+    /// the caller's to read whole (or 403); an organisation's keeps to the
+    /// alliances whose records the caller reads.
+    pub fn for_caller(
+        mut self,
+        conn: &mut AnyConnection,
+        caller: &Principal,
+        owner: &Owner,
+    ) -> Result<Self, ApiError> {
+        match owner {
+            Owner::Alliance(key) => {
+                visibility::readable_alliance(conn, caller, key)?;
+            }
+            Owner::Organization(_) => {
+                self.alliances = Visibility::of_caller(conn, caller)?
+                    .alliance_ids()
+                    .map(<[String]>::to_vec);
+            }
+        }
+        Ok(self)
+    }
 }
 
 /// Whose memberships a list shows: an alliance or an organisation, by id or slug.
@@ -131,6 +159,9 @@ pub fn list(
     };
     if let Some(after) = &page.after {
         query = query.filter(memberships::id.gt(after.clone()));
+    }
+    if let Some(ids) = &f.alliances {
+        query = query.filter(memberships::alliance_id.eq_any(ids.clone()));
     }
     if let Some(role) = f.role {
         query = query.filter(memberships::role.eq(role.as_str()));
@@ -293,9 +324,7 @@ pub fn update(
     pre: &Precondition,
 ) -> Result<Membership, ApiError> {
     let before = find(tx.conn, id)?;
-    let alliance = alliances::find(tx.conn, &before.alliance_id)?;
-    tx.principal
-        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
+    visibility::alliance_to_change(tx.conn, tx.principal, &before)?;
     pre.check(&before)?;
     let mut after = before.clone();
     let reason = patch.reason.clone();
@@ -450,4 +479,14 @@ pub fn history(
         items,
         next_cursor: page.next_cursor,
     })
+}
+
+impl visibility::AllianceRecord for Membership {
+    const KIND: &'static str = "membership";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn alliance_id(&self) -> &str {
+        &self.alliance_id
+    }
 }

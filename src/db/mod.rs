@@ -20,6 +20,7 @@ pub mod platforms;
 pub mod reports;
 pub mod schema;
 pub mod settings;
+pub mod visibility;
 pub mod webhooks;
 pub mod write;
 
@@ -107,6 +108,8 @@ impl Engine {
 pub struct Manager {
     engine: Engine,
     target: String,
+    /// PostgreSQL cancels a statement that runs longer (the request timeout).
+    statement_timeout: Option<Duration>,
 }
 
 impl Manager {
@@ -115,6 +118,7 @@ impl Manager {
         Manager {
             engine,
             target: target.to_owned(),
+            statement_timeout: None,
         }
     }
 }
@@ -125,9 +129,15 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
         match self.engine {
-            Engine::Postgres => diesel::PgConnection::establish(&self.target)
-                .map(AnyConnection::Postgresql)
-                .map_err(r2d2::Error::ConnectionError),
+            Engine::Postgres => {
+                let mut c = diesel::PgConnection::establish(&self.target)
+                    .map_err(r2d2::Error::ConnectionError)?;
+                if self.statement_timeout.is_some() {
+                    c.batch_execute(&statement_timeout(self.statement_timeout))
+                        .map_err(r2d2::Error::QueryError)?;
+                }
+                Ok(AnyConnection::Postgresql(c))
+            }
             Engine::Sqlite => {
                 let mut c = diesel::SqliteConnection::establish(&self.target)
                     .map_err(r2d2::Error::ConnectionError)?;
@@ -154,6 +164,14 @@ impl ManageConnection for Manager {
     }
 }
 
+/// The PostgreSQL setting for a statement time limit (0: none).
+fn statement_timeout(limit: Option<Duration>) -> String {
+    format!(
+        "SET statement_timeout = {}",
+        limit.map_or(0, |l| l.as_millis())
+    )
+}
+
 pub type Pool = r2d2::Pool<Manager>;
 
 /// The pool, and the way every request reaches it: on actix's blocking
@@ -170,12 +188,30 @@ pub struct Db {
     committed: Arc<tokio::sync::Notify>,
     /// How long requests wait for a pooled connection (`/metrics`).
     pool_wait: prometheus::Histogram,
+    /// The pool's time limit for a read, and for a statement on PostgreSQL
+    /// (see [`Db::for_requests`]).
+    statement_timeout: Option<Duration>,
 }
 
 impl Db {
     pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Db> {
-        let manager = Manager::new(url);
+        Self::connect_with(Manager::new(url), pool_size)
+    }
+
+    /// The pool that serves requests: on PostgreSQL a statement running
+    /// past the request timeout is cancelled, so a request that timed out
+    /// does not keep its connection busy.
+    pub fn for_requests(url: &str, pool_size: u32, timeout: Duration) -> anyhow::Result<Db> {
+        let manager = Manager {
+            statement_timeout: Some(timeout),
+            ..Manager::new(url)
+        };
+        Self::connect_with(manager, pool_size)
+    }
+
+    fn connect_with(manager: Manager, pool_size: u32) -> anyhow::Result<Db> {
         let engine = manager.engine;
+        let statement_timeout = manager.statement_timeout;
         // One connection first, outside the pool: a wrong URL fails now with
         // the engine's own message, not after the pool's retries time out.
         manager
@@ -206,6 +242,7 @@ impl Db {
             sqlite_writer: Arc::default(),
             committed: Arc::default(),
             pool_wait,
+            statement_timeout,
         })
     }
 
@@ -253,13 +290,21 @@ impl Db {
 
     /// Applies the pending migrations of this engine; returns their names.
     pub fn migrate(&self) -> anyhow::Result<Vec<String>> {
+        let names = |done: Vec<diesel::migration::MigrationVersion<'_>>| {
+            done.iter().map(|v| v.to_string()).collect::<Vec<_>>()
+        };
         let mut conn = self.pool.get()?;
         let done = match &mut *conn {
-            AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
-            AnyConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
-        }
-        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
-        Ok(done.iter().map(|v| v.to_string()).collect())
+            AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(names),
+            AnyConnection::Postgresql(c) => {
+                // A migration may take longer than a request may.
+                c.batch_execute("SET statement_timeout = 0")?;
+                let done = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(names);
+                c.batch_execute(&statement_timeout(self.statement_timeout))?;
+                done
+            }
+        };
+        done.map_err(|e| anyhow::anyhow!("migration failed: {e}"))
     }
 
     /// Whether every migration of this engine has been applied.
@@ -272,14 +317,62 @@ impl Db {
         pending.map(|p| !p).map_err(ApiError::internal)
     }
 
-    /// Runs a read on a blocking thread.
+    /// Runs a read on a blocking thread. On the pool that serves requests
+    /// a read still running at the time limit is answered 503, and on
+    /// PostgreSQL its query is cancelled at the same limit. (Writes are
+    /// bounded by that statement limit and SQLite's busy timeout instead:
+    /// answering while a transaction might still commit would mislead.)
     pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
     {
         let db = self.clone();
-        actix_web::web::block(move || f(&mut *db.pooled()?)).await?
+        let read = actix_web::web::block(move || f(&mut *db.pooled()?));
+        match self.statement_timeout {
+            None => read.await?,
+            Some(limit) => actix_web::rt::time::timeout(limit, read)
+                .await
+                .map_err(|_| {
+                    ApiError::Unavailable(format!(
+                        "the request took longer than {} s; retry",
+                        limit.as_secs()
+                    ))
+                })??,
+        }
+    }
+
+    /// Reads one alliance's records, named by the path (`key`), for a
+    /// caller who may read them (403 otherwise; see [`visibility`]).
+    pub async fn read_alliance<T, F>(
+        &self,
+        caller: Principal,
+        key: String,
+        f: F,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection, &str) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.read(move |c| {
+            let alliance = visibility::readable_alliance(c, &caller, &key)?;
+            f(c, &alliance.id)
+        })
+        .await
+    }
+
+    /// Reads a record found by its own id, which a caller outside its
+    /// alliance is told does not exist (see [`visibility`]).
+    pub async fn read_record<T, F>(&self, caller: Principal, f: F) -> Result<T, ApiError>
+    where
+        T: visibility::AllianceRecord + Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.read(move |c| {
+            let record = f(c)?;
+            visibility::reveal(c, &caller, record)
+        })
+        .await
     }
 
     /// Runs a change on a blocking thread, in one transaction that also

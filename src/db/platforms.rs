@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use super::page::{Page, PageRequest};
 use super::schema::{activities, platform_partners, platforms};
+use super::visibility;
 use super::write::{Action, Change, Precondition, Tx, unchanged};
 use super::{AnyConnection, Backend, alliances, memberships, new_id, organizations, stored, utc};
 use crate::domain::Name;
@@ -291,9 +292,7 @@ pub fn update(
     pre: &Precondition,
 ) -> Result<Platform, ApiError> {
     let before = find(tx.conn, id)?;
-    let alliance = alliances::find(tx.conn, &before.alliance_id)?;
-    tx.principal
-        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
+    let alliance = visibility::alliance_to_change(tx.conn, tx.principal, &before)?;
     pre.check(&before)?;
     let mut after = before.clone();
     if let Some(kind) = patch.kind {
@@ -367,9 +366,7 @@ pub fn update(
 /// kept (close it instead).
 pub fn delete(tx: &mut Tx<'_>, id: &str, pre: &Precondition) -> Result<(), ApiError> {
     let before = find(tx.conn, id)?;
-    let alliance = alliances::find(tx.conn, &before.alliance_id)?;
-    tx.principal
-        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
+    visibility::alliance_to_change(tx.conn, tx.principal, &before)?;
     pre.check(&before)?;
     let used: i64 = activities::table
         .filter(activities::platform_id.eq(&before.id))
@@ -395,4 +392,14 @@ pub fn delete(tx: &mut Tx<'_>, id: &str, pre: &Precondition) -> Result<(), ApiEr
         after: None,
     })?;
     Ok(())
+}
+
+impl visibility::AllianceRecord for Platform {
+    const KIND: &'static str = "platform";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn alliance_id(&self) -> &str {
+        &self.alliance_id
+    }
 }

@@ -151,15 +151,19 @@ impl<'de> Deserialize<'de> for SecretRotation {
     }
 }
 
-/// `POST /auth/token`, as JSON (the form has the same fields).
+/// `POST /auth/token`, as JSON (the form has the same fields). The client
+/// id and secret come here or in an HTTP Basic `Authorization` header
+/// (RFC 6749 §2.3.1), not both.
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"grant_type": "client_credentials", "client_id": "kailaiying-hr", "client_secret": "…"}))]
 pub struct TokenRequest {
     /// `client_credentials` (the only grant).
     pub grant_type: String,
-    pub client_id: String,
-    pub client_secret: String,
+    /// The account's name; required unless sent with HTTP Basic.
+    pub client_id: Option<String>,
+    /// Required unless sent with HTTP Basic.
+    pub client_secret: Option<String>,
 }
 
 /// An access token (RFC 6749 §5.1).

@@ -31,6 +31,30 @@ pub struct ChangeEvent {
     pub resource: Box<RawValue>,
 }
 
+impl super::PersonalData for ChangeEvent {
+    /// A council seat's names masked as its own representation masks them;
+    /// no other resource names people.
+    fn masked(mut self) -> Self {
+        if self.resource_type != "council_seat" {
+            return self;
+        }
+        let Ok(mut seat) =
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(self.resource.get())
+        else {
+            return self;
+        };
+        for field in ["person_name_zh", "person_name_en"] {
+            if let Some(serde_json::Value::String(name)) = seat.get_mut(field) {
+                *name = super::mask_person_name(name);
+            }
+        }
+        if let Ok(raw) = serde_json::value::to_raw_value(&seat) {
+            self.resource = raw;
+        }
+        self
+    }
+}
+
 /// Whether `t` reads like an event type: `membership.created`.
 pub fn is_event_type(t: &str) -> bool {
     t.split_once('.').is_some_and(|(resource, action)| {

@@ -177,6 +177,22 @@ pub fn check_dates(seat: &CouncilSeat) -> Result<(), (&'static str, String)> {
     Ok(())
 }
 
+impl super::PersonalData for CouncilSeat {
+    fn masked(mut self) -> Self {
+        self.person_name_zh = masked_name(&self.person_name_zh);
+        self.person_name_en = self.person_name_en.as_ref().map(masked_name);
+        self
+    }
+}
+
+fn masked_name(name: &Name) -> Name {
+    // A masked name is as long as the name and starts with its first
+    // character, so it parses; should it not, nothing of it is shown.
+    Name::parse(&super::mask_person_name(name.as_str()))
+        .or_else(|_| Name::parse("*"))
+        .expect("`*` is a name")
+}
+
 /// The council on one day.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Council {
@@ -187,4 +203,12 @@ pub struct Council {
     pub vacancies: Vec<Position>,
     /// Seats held that day whose last day falls within `ending_within_days`.
     pub ending_soon: Vec<CouncilSeat>,
+}
+
+impl super::PersonalData for Council {
+    fn masked(mut self) -> Self {
+        self.seats = self.seats.masked();
+        self.ending_soon = self.ending_soon.masked();
+        self
+    }
 }

@@ -71,6 +71,31 @@ pub(crate) use text_enum;
 #[error("unknown variant `{0}`")]
 pub struct UnknownVariant(pub String);
 
+/// A representation with names of people in it, which a viewer token gets
+/// masked: names are personal information (PIPL), and viewer tokens may be
+/// anyone's when the operator makes the dashboard public.
+pub trait PersonalData: Sized {
+    /// The representation with each person's name masked.
+    fn masked(self) -> Self;
+}
+
+impl<T: PersonalData> PersonalData for Vec<T> {
+    fn masked(self) -> Self {
+        self.into_iter().map(PersonalData::masked).collect()
+    }
+}
+
+/// A person's name cut to its first character: 王芳 → 王*, Zhang Wei →
+/// Z**** ***.
+pub fn mask_person_name(name: &str) -> String {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .into_iter()
+        .chain(chars.map(|c| if c.is_whitespace() { c } else { '*' }))
+        .collect()
+}
+
 /// A resource that carries a version and so an entity tag.
 pub trait Versioned {
     /// The strong entity tag of the representation, quotes included.

@@ -406,10 +406,27 @@ pub struct AnnualReport {
     pub comment: Option<String>,
     pub history: Vec<ReportEvent>,
     /// `true`: the content is the approved snapshot, byte for byte what
-    /// `approval.snapshot_sha256` hashes.
+    /// `approval.snapshot_sha256` hashes (not for a viewer, who gets the
+    /// council's names masked).
     pub frozen: bool,
     #[serde(flatten)]
     pub content: ReportContent,
+}
+
+impl super::PersonalData for AnnualReport {
+    /// The council's names masked; the content is then no longer the
+    /// snapshot byte for byte, so it is not `frozen` (unless no name was
+    /// there to mask).
+    fn masked(mut self) -> Self {
+        for line in &mut self.content.council {
+            let masked = super::mask_person_name(&line.person_name_zh);
+            if masked != line.person_name_zh {
+                line.person_name_zh = masked;
+                self.frozen = false;
+            }
+        }
+        self
+    }
 }
 
 impl super::Versioned for AnnualReport {

@@ -33,6 +33,8 @@ pub struct DashboardFilter {
     /// KPI codes; empty for the whole catalogue.
     pub kpis: Vec<String>,
     pub approved_only: bool,
+    /// The alliances (ids) the caller may read; all when `None`.
+    pub visible: Option<Vec<String>>,
 }
 
 /// One alliance's figure of one KPI in one year.
@@ -341,6 +343,9 @@ pub fn dashboard(conn: &mut AnyConnection, f: &DashboardFilter) -> Result<Dashbo
                 ),
             ));
         }
+    }
+    if let Some(ids) = &f.visible {
+        chosen.retain(|(id, _)| ids.contains(id));
     }
     for code in &f.kpis {
         if !catalogue.iter().any(|k| &k.code == code) {

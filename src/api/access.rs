@@ -1,0 +1,296 @@
+//! Who may call what: one entry per operation of the description, saying
+//! for each role what it gets on a record within its token's scope and on
+//! one outside it. The handlers enforce it (`Principal::ensure_*`,
+//! `db::visibility`); this table states it, the description shows it under
+//! each operation ("Access"), and `tests/authorization.rs` calls every
+//! operation with every role, in and out of scope, and holds the answers to
+//! it. An operation without an entry fails the tests.
+
+use crate::auth::Role;
+
+/// What a role gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// 2xx.
+    Allowed,
+    /// 403: the role or the scope does not allow it.
+    Forbidden,
+    /// 404: the record is outside what the token may read, so for it the
+    /// record does not exist.
+    Hidden,
+}
+
+use Outcome::{Allowed as A, Forbidden as F, Hidden as H};
+
+/// What "in scope" means for an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Nothing: every record is the same to every token.
+    None,
+    /// The alliance the path, body or query names, or the record's alliance:
+    /// one the token names, or another.
+    Alliance,
+    /// The organisation: the member token's own (for a secretariat, one in
+    /// its alliances), or another.
+    Organization,
+    /// The caller's own record (webhook subscriptions), or someone else's.
+    Owner,
+}
+
+/// The outcomes of one operation.
+#[derive(Debug, Clone, Copy)]
+pub struct Access {
+    /// Answers without a token (anyone else gets 401 without one).
+    pub public: bool,
+    pub scope: Scope,
+    /// (in scope, outside it) for admin, reviewer, secretariat, member,
+    /// viewer.
+    grants: [(Outcome, Outcome); 5],
+}
+
+impl Access {
+    const fn new(scope: Scope, grants: [(Outcome, Outcome); 5]) -> Self {
+        Access {
+            public: false,
+            scope,
+            grants,
+        }
+    }
+
+    /// What a token of this role gets, on a record in its scope or outside.
+    pub fn outcome(&self, role: Role, in_scope: bool) -> Outcome {
+        let (inside, outside) = self.grants[role_index(role)];
+        if in_scope { inside } else { outside }
+    }
+
+    /// The "Access" line of the operation's description.
+    pub fn describe(&self) -> String {
+        if self.public {
+            return "**Access:** anyone; no token needed.".into();
+        }
+        if self.grants.iter().all(|g| *g == (A, A)) {
+            return "**Access:** every role.".into();
+        }
+        let who: Vec<String> = ROLES
+            .iter()
+            .filter_map(|role| match self.grants[role_index(*role)] {
+                (A, A) => Some(role.to_string()),
+                (A, _) => Some(format!("{role} ({})", self.scope_words(*role))),
+                _ => None,
+            })
+            .collect();
+        let hidden = self.grants.iter().any(|(_, outside)| *outside == H);
+        format!(
+            "**Access:** {}.{}",
+            if who.is_empty() {
+                "nobody".to_owned()
+            } else {
+                who.join(", ")
+            },
+            if hidden {
+                " Outside its scope a token gets 404, as if the record did not exist."
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+impl Access {
+    /// What "in scope" is for a role, in the description's words.
+    fn scope_words(&self, role: Role) -> &'static str {
+        match (self.scope, role) {
+            (Scope::Organization, Role::Member) => "its own organisation",
+            (Scope::Organization, _) => "organisations in its alliances",
+            (Scope::Owner, _) => "its own",
+            _ => "its alliances",
+        }
+    }
+}
+
+pub const ROLES: [Role; 5] = [
+    Role::Admin,
+    Role::Reviewer,
+    Role::Secretariat,
+    Role::Member,
+    Role::Viewer,
+];
+
+fn role_index(role: Role) -> usize {
+    match role {
+        Role::Admin => 0,
+        Role::Reviewer => 1,
+        Role::Secretariat => 2,
+        Role::Member => 3,
+        Role::Viewer => 4,
+    }
+}
+
+//                                           admin   reviewer secretariat member  viewer
+const PUBLIC: Access = Access {
+    public: true,
+    ..Access::new(Scope::None, [(A, A), (A, A), (A, A), (A, A), (A, A)])
+};
+const ANY_TOKEN: Access = Access::new(Scope::None, [(A, A), (A, A), (A, A), (A, A), (A, A)]);
+const ADMIN: Access = Access::new(Scope::None, [(A, A), (F, F), (F, F), (F, F), (F, F)]);
+const AUDITORS: Access = Access::new(Scope::None, [(A, A), (A, A), (F, F), (F, F), (F, F)]);
+/// An alliance's records, the alliance named in the path.
+const READ_ALLIANCE: Access =
+    Access::new(Scope::Alliance, [(A, A), (A, A), (A, F), (A, F), (A, A)]);
+/// An alliance's record, named by its own id.
+const READ_RECORD: Access = Access::new(Scope::Alliance, [(A, A), (A, A), (A, H), (A, H), (A, A)]);
+/// An organisation's memberships: a scoped token sees those in its alliances.
+const READ_FILTERED: Access =
+    Access::new(Scope::Alliance, [(A, A), (A, A), (A, A), (A, A), (A, A)]);
+const WRITE_ALLIANCE: Access =
+    Access::new(Scope::Alliance, [(A, A), (F, F), (A, F), (F, F), (F, F)]);
+const WRITE_RECORD: Access = Access::new(Scope::Alliance, [(A, A), (F, F), (A, H), (F, H), (F, F)]);
+const REVIEW: Access = Access::new(Scope::Alliance, [(A, A), (A, A), (F, F), (F, F), (F, F)]);
+const REGISTER_ORGANIZATION: Access = Access::new(
+    Scope::Organization,
+    [(A, A), (F, F), (A, A), (A, F), (F, F)],
+);
+const EDIT_ORGANIZATION: Access = Access::new(
+    Scope::Organization,
+    [(A, A), (F, F), (A, F), (A, F), (F, F)],
+);
+const SUBSCRIBE: Access = Access::new(Scope::Alliance, [(A, A), (F, F), (A, F), (A, F), (F, F)]);
+const OWN_SUBSCRIPTIONS: Access =
+    Access::new(Scope::Owner, [(A, A), (A, A), (A, A), (A, A), (A, A)]);
+const OWN_SUBSCRIPTION: Access =
+    Access::new(Scope::Owner, [(A, A), (H, H), (A, H), (A, H), (H, H)]);
+
+/// Every operation of the description, by operation id.
+pub const TABLE: &[(&str, Access)] = &[
+    // operations and the dashboard page
+    ("healthz", PUBLIC),
+    ("readyz", PUBLIC),
+    ("metrics", PUBLIC),
+    ("dashboard_page", PUBLIC),
+    ("dashboard_asset", PUBLIC),
+    ("dashboard_token", PUBLIC),
+    // accounts and tokens
+    ("issue_token", PUBLIC),
+    ("list_accounts", ADMIN),
+    ("create_account", ADMIN),
+    ("get_account", ADMIN),
+    ("update_account", ADMIN),
+    ("rotate_account_secret", ADMIN),
+    ("list_audit_records", AUDITORS),
+    // alliances
+    ("list_alliances", ANY_TOKEN),
+    ("get_alliance", ANY_TOKEN),
+    ("create_alliance", ADMIN),
+    ("update_alliance", WRITE_ALLIANCE),
+    // organisations
+    ("list_organizations", ANY_TOKEN),
+    ("get_organization", ANY_TOKEN),
+    ("create_organization", REGISTER_ORGANIZATION),
+    ("update_organization", EDIT_ORGANIZATION),
+    ("upsert_organization_by_ref", EDIT_ORGANIZATION),
+    ("delete_organization", ADMIN),
+    ("list_organization_memberships", READ_FILTERED),
+    // memberships
+    ("list_alliance_memberships", READ_ALLIANCE),
+    ("create_membership", WRITE_ALLIANCE),
+    ("get_membership", READ_RECORD),
+    ("update_membership", WRITE_RECORD),
+    ("list_membership_history", READ_RECORD),
+    // council
+    ("get_council", READ_ALLIANCE),
+    ("list_council_seats", READ_ALLIANCE),
+    ("create_council_seat", WRITE_ALLIANCE),
+    ("get_council_seat", READ_RECORD),
+    ("update_council_seat", WRITE_RECORD),
+    ("delete_council_seat", WRITE_RECORD),
+    // platforms
+    ("list_platforms", READ_ALLIANCE),
+    ("create_platform", WRITE_ALLIANCE),
+    ("get_platform", READ_RECORD),
+    ("update_platform", WRITE_RECORD),
+    ("delete_platform", WRITE_RECORD),
+    // activities
+    ("list_activities", READ_ALLIANCE),
+    ("create_activity", WRITE_ALLIANCE),
+    ("get_activity", READ_RECORD),
+    ("update_activity", WRITE_RECORD),
+    ("delete_activity", WRITE_RECORD),
+    // spreadsheets
+    ("member_import_template", ANY_TOKEN),
+    ("activity_import_template", ANY_TOKEN),
+    ("kpi_import_template", ANY_TOKEN),
+    ("import_members", WRITE_ALLIANCE),
+    ("import_activities", WRITE_ALLIANCE),
+    ("import_kpis", WRITE_ALLIANCE),
+    ("export_members", READ_ALLIANCE),
+    // KPIs and reports
+    ("list_kpi_definitions", ANY_TOKEN),
+    ("get_kpi_definition", ANY_TOKEN),
+    ("create_kpi_definition", ADMIN),
+    ("update_kpi_definition", ADMIN),
+    ("get_kpi_year", READ_ALLIANCE),
+    ("put_kpi_year", WRITE_ALLIANCE),
+    ("get_annual_report", READ_ALLIANCE),
+    ("submit_annual_report", WRITE_ALLIANCE),
+    ("approve_annual_report", REVIEW),
+    ("return_annual_report", REVIEW),
+    ("reopen_annual_report", REVIEW),
+    ("dashboard_kpis", READ_ALLIANCE),
+    // the change feed and webhooks
+    ("list_changes", ANY_TOKEN),
+    ("list_webhooks", OWN_SUBSCRIPTIONS),
+    ("create_webhook", SUBSCRIBE),
+    ("get_webhook", OWN_SUBSCRIPTION),
+    ("update_webhook", OWN_SUBSCRIPTION),
+    ("delete_webhook", OWN_SUBSCRIPTION),
+    ("list_webhook_deliveries", OWN_SUBSCRIPTION),
+    ("redeliver_webhook_event", OWN_SUBSCRIPTION),
+    ("get_webhook_delivery", OWN_SUBSCRIPTION),
+];
+
+/// The entry of an operation.
+pub fn of(operation_id: &str) -> Option<&'static Access> {
+    TABLE
+        .iter()
+        .find_map(|(id, access)| (*id == operation_id).then_some(access))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The table and the description name the same operations, once each.
+    #[test]
+    fn every_operation_has_one_entry() {
+        let doc = crate::openapi();
+        let described: BTreeSet<String> = doc
+            .paths
+            .paths
+            .values()
+            .flat_map(|item| {
+                [&item.get, &item.post, &item.put, &item.patch, &item.delete]
+                    .into_iter()
+                    .flatten()
+                    .map(|op| op.operation_id.clone().expect("every operation has an id"))
+            })
+            .collect();
+        let listed: Vec<&str> = TABLE.iter().map(|(id, _)| *id).collect();
+        let unique: BTreeSet<&str> = listed.iter().copied().collect();
+        assert_eq!(unique.len(), listed.len(), "an operation is listed twice");
+        let missing: Vec<&String> = described
+            .iter()
+            .filter(|id| !unique.contains(id.as_str()))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "operations without an entry in src/api/access.rs: {missing:?}"
+        );
+        let stale: Vec<&&str> = unique
+            .iter()
+            .filter(|id| !described.contains(**id))
+            .collect();
+        assert!(stale.is_empty(), "entries for no operation: {stale:?}");
+    }
+}
