@@ -77,6 +77,10 @@ pub enum ApiError {
     },
     #[error("{0}")]
     Unauthorized(String),
+    /// `POST /auth/token` with client credentials that do not hold
+    /// (RFC 6749 §5.2 `invalid_client`).
+    #[error("{0}")]
+    InvalidClient(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -158,6 +162,11 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED,
                 "/problems/unauthorized",
                 "A valid bearer token is required",
+            ),
+            InvalidClient(_) => (
+                StatusCode::UNAUTHORIZED,
+                "/problems/invalid-client",
+                "The client credentials are not valid",
             ),
             Forbidden(_) => (
                 StatusCode::FORBIDDEN,
@@ -301,6 +310,12 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Unauthorized(_) => {
                 res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+            }
+            ApiError::InvalidClient(_) => {
+                res.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"alliance-api\""),
+                ));
             }
             ApiError::MethodNotAllowed(allow) => {
                 res.insert_header((header::ALLOW, allow.as_str()));

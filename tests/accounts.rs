@@ -108,12 +108,16 @@ async fn an_account_gets_tokens_with_its_role_and_scope(app: TestApp) {
     .await;
     assert_eq!(res.status, 200, "{}", res.text());
     assert!(res.json()["access_token"].is_string());
-    basic(
+    let res = basic(
         "asymchem-hr:not-the-secret",
         "grant_type=client_credentials",
     )
-    .await
-    .problem(401);
+    .await;
+    assert_eq!(res.problem(401)["type"], "/problems/invalid-client");
+    assert_eq!(
+        res.header("www-authenticate"),
+        Some("Basic realm=\"alliance-api\"")
+    );
     // Credentials in both places are refused; in neither, named missing.
     basic(
         &format!("asymchem-hr:{secret}"),

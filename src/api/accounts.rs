@@ -203,7 +203,7 @@ fn client_basic(headers: &header::HeaderMap) -> Result<Option<(String, String)>,
     if !scheme.eq_ignore_ascii_case("basic") {
         return Ok(None);
     }
-    let unreadable = || ApiError::Unauthorized("the Basic credentials do not decode".into());
+    let unreadable = || ApiError::InvalidClient("the Basic credentials do not decode".into());
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
         .map_err(|_| unreadable())?;

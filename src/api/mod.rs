@@ -123,7 +123,10 @@ const PROBLEMS: &[(&str, &str)] = &[
         "400",
         "Malformed request: a query parameter, header or JSON body that does not parse",
     ),
-    ("401", "No bearer token, or one that is not valid"),
+    (
+        "401",
+        "No bearer token, or one that is not valid (at `/auth/token`: client credentials that are not)",
+    ),
     ("403", "The token's role or scope does not allow this"),
     ("404", "No such resource"),
     (

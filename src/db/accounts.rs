@@ -306,7 +306,7 @@ pub fn authenticate(
     client_secret: &str,
 ) -> Result<Principal, ApiError> {
     let refused = || {
-        ApiError::Unauthorized(
+        ApiError::InvalidClient(
             "the client id or secret is wrong, or the account is disabled".into(),
         )
     };
