@@ -7,7 +7,9 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use common::{Process, free_port};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,35 +23,15 @@ const WRITERS: usize = 8;
 /// Answered writes to wait for before the kill.
 const BEFORE_KILL: usize = 150;
 
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn command(url: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_alliance-api"));
-    cmd.args(args)
-        .env("DATABASE_URL", url)
-        .env("ALLIANCE_JWT_SECRET", SECRET)
+    let mut cmd = common::binary(url, args);
+    cmd.env("ALLIANCE_JWT_SECRET", SECRET)
         .env("ALLIANCE_DEMO_SEED", "off")
         .env("ALLIANCE_RATE_LIMIT_PER_TOKEN", "0")
         .env("ALLIANCE_RATE_LIMIT_PER_ADDRESS", "0")
-        .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
     cmd
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn serve(url: &str, client: &awc::Client) -> (Process, String) {

@@ -5,7 +5,7 @@
 mod common;
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::{Engine, TestApp};
@@ -116,16 +116,10 @@ async fn secrets_never_reach_the_logs() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("logs.db");
     let secret = "log-test-secret-log-test-secret-log-0001";
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let command = |args: &[&str]| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_alliance-api"));
-        cmd.args(args)
-            .env("DATABASE_URL", &db)
-            .env("ALLIANCE_JWT_SECRET", secret)
+        let mut cmd = common::binary(&db, args);
+        cmd.env("ALLIANCE_JWT_SECRET", secret)
             .env("ALLIANCE_ADDR", format!("127.0.0.1:{port}"))
             .env("ALLIANCE_DEMO_SEED", "off")
             .env("ALLIANCE_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")

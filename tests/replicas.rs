@@ -5,7 +5,9 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use common::{Process, free_port};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,34 +17,14 @@ use serde_json::{Value, json};
 
 const SECRET: &str = "replica-test-secret-replica-test-secret-01";
 
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn command(url: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_alliance-api"));
-    cmd.args(args)
-        .env("DATABASE_URL", url)
-        .env("ALLIANCE_JWT_SECRET", SECRET)
+    let mut cmd = common::binary(url, args);
+    cmd.env("ALLIANCE_JWT_SECRET", SECRET)
         .env("ALLIANCE_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")
         .env("ALLIANCE_DEMO_SEED", "off")
-        .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
     cmd
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Event ids received, with how many times each came.

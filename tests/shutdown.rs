@@ -2,36 +2,20 @@
 //! gets SIGTERM; it stops accepting, answers every request it had
 //! accepted, and exits cleanly.
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use common::{Process, free_port};
 use futures_util::future::join_all;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn command(db: &std::path::Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_alliance-api"));
-    cmd.args(args)
-        .env_remove("ALLIANCE_JWT_SECRET")
-        .env("DATABASE_URL", db)
-        .env("RUST_LOG", "warn");
+    let mut cmd = common::binary(db, args);
+    cmd.env_remove("ALLIANCE_JWT_SECRET");
     cmd
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-    }
 }
 
 #[actix_web::test]
@@ -47,7 +31,7 @@ async fn sigterm_under_load_answers_every_accepted_request() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut server = Killed(server);
+    let mut server = Process(server);
     let client = awc::Client::builder()
         .timeout(Duration::from_secs(20))
         .finish();

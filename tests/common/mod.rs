@@ -21,6 +21,36 @@ use serde_json::Value;
 
 pub const SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
+/// The service's own binary over this database, for tests that run it as
+/// operators do (several processes, signals, crashes, its logs).
+pub fn binary(database_url: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_alliance-api"));
+    cmd.args(args)
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+/// A running binary, killed and reaped when dropped (a failing test
+/// leaves no server behind).
+pub struct Process(pub std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port nobody listens on now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
     Sqlite,
