@@ -9,37 +9,18 @@
 #   scripts/bench-dashboard.sh           release build, 15 s per run
 #   scripts/bench-dashboard.sh --smoke   debug build, 2 s per run
 #
-# Environment: BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a PostgreSQL
-# server where the script may create and drop a database.
+# Environment: see scripts/bench-lib.sh.
 set -euo pipefail
-# Rate limits on, but out of reach: the run measures their cost, not refusals.
-export ALLIANCE_RATE_LIMIT_PER_TOKEN=1000000000 ALLIANCE_RATE_LIMIT_PER_ADDRESS=1000000000
 cd "$(dirname "$0")/.."
 
 profile=release; secs="${BENCH_SECONDS:-15}"; conns="${BENCH_CONNECTIONS:-8}"
 if [ "${1:-}" = "--smoke" ]; then profile=dev; secs=2; fi
 threads=2
-pg_admin="${BENCH_DATABASE_URL:-${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}}"
-secret="bench-secret-bench-secret-bench-secret-00"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 command -v pgbench >/dev/null || { echo "pgbench is needed (PostgreSQL client tools)" >&2; exit 1; }
 
-echo "building ($profile)…"
-cargo build -q --profile "$profile" --bin alliance-api
-bin=target/$([ "$profile" = dev ] && echo debug || echo release)/alliance-api
-
-work=$(mktemp -d -t alliance-dash-XXXXXX)
-bench_db="alliance_dash_$$"
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  psql "$pg_admin" -qAtc "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-pg_url="${pg_admin%/*}/$bench_db"
-psql "$pg_admin" -qAtc "CREATE DATABASE $bench_db" >/dev/null
+name=dash
+source scripts/bench-lib.sh
 export DATABASE_URL="$pg_url" ALLIANCE_JWT_SECRET="$secret"
 "$bin" seed >/dev/null
 
@@ -102,8 +83,8 @@ UPDATE kpi_values SET target = 95 WHERE kpi_code = 'employment_rate';
 ANALYZE;
 SQL
 
-RUST_LOG=warn ALLIANCE_ADDR=127.0.0.1:18093 "$bin" & pid=$!
-for _ in $(seq 100); do curl -sf http://127.0.0.1:18093/readyz >/dev/null && break; sleep 0.1; done
+RUST_LOG=warn ALLIANCE_ADDR=127.0.0.1:18093 "$bin" & pids+=($!)
+wait_for http://127.0.0.1:18093/readyz
 admin=$("$bin" token --role admin --ttl 3600)
 viewer=$("$bin" token --role viewer --ttl 3600)
 api=http://127.0.0.1:18093/api/v1

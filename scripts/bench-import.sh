@@ -12,29 +12,13 @@
 #   scripts/bench-import.sh           release build, 10 000 rows
 #   scripts/bench-import.sh --smoke   debug build, 300 rows (CI: it runs)
 set -euo pipefail
-# Rate limits on, but out of reach: the run measures their cost, not refusals.
-export ALLIANCE_RATE_LIMIT_PER_TOKEN=1000000000 ALLIANCE_RATE_LIMIT_PER_ADDRESS=1000000000
 cd "$(dirname "$0")/.."
 profile=release; rows="${BENCH_ROWS:-10000}"
 if [ "${1:-}" = "--smoke" ]; then profile=dev; rows=300; fi
-pg_admin="${BENCH_DATABASE_URL:-${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}}"
-secret="bench-secret-bench-secret-bench-secret-00"
 alliance="teda-biomedicine"
 
-cargo build -q --profile "$profile" --bin alliance-api
-bin=target/$([ "$profile" = dev ] && echo debug || echo release)/alliance-api
-work=$(mktemp -d -t alliance-import-XXXXXX)
-bench_db="alliance_import_$$"
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  psql "$pg_admin" -qAtc "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-pg_url="${pg_admin%/*}/$bench_db"
-psql "$pg_admin" -qAtc "CREATE DATABASE $bench_db" >/dev/null
+name=import
+source scripts/bench-lib.sh
 
 # The file: valid USCCs (check character computed), one reference each.
 python3 - "$rows" > "$work/members.csv" <<'PY'
@@ -69,21 +53,19 @@ PY
 }
 serve() { # database-url port
   DATABASE_URL="$1" ALLIANCE_JWT_SECRET="$secret" "$bin" seed --without-demo-figures >/dev/null
-  RUST_LOG=warn DATABASE_URL="$1" ALLIANCE_JWT_SECRET="$secret" ALLIANCE_ADDR="127.0.0.1:$2" "$bin" & pid=$!
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$2/readyz" >/dev/null && return; sleep 0.1; done
-  echo "the service on port $2 did not start" >&2; exit 1
+  RUST_LOG=warn DATABASE_URL="$1" ALLIANCE_JWT_SECRET="$secret" ALLIANCE_ADDR="127.0.0.1:$2" "$bin" & pids+=($!)
+  wait_for "http://127.0.0.1:$2/readyz"
 }
-stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
 token=$(DATABASE_URL="$work/token.db" ALLIANCE_JWT_SECRET="$secret" "$bin" token --role admin --ttl 3600)
 
 serve "$work/bench.db" 18096
 sqlite_ms=$(import_ms http://127.0.0.1:18096 "$token")
-stop
+stop_last
 serve "$pg_url" 18097
 audit_mark=$(psql "$pg_url" -qAtc 'SELECT coalesce(max(id), 0) FROM audit_records')
 event_mark=$(psql "$pg_url" -qAtc 'SELECT coalesce(max(seq), 0) FROM change_events')
 pg_ms=$(import_ms http://127.0.0.1:18097 "$token")
-stop
+stop_last
 [ "$(psql "$pg_url" -qAtc "SELECT count(*) FROM memberships m JOIN organizations o ON o.id = m.organization_id WHERE o.slug LIKE 'bench-member-%'")" = "$rows" ] \
   || { echo "the PostgreSQL import did not leave $rows memberships" >&2; exit 1; }
 

@@ -7,31 +7,15 @@
 #   scripts/bench-organizations.sh           release build, 15 s per run
 #   scripts/bench-organizations.sh --smoke   debug build, 2 s per run
 set -euo pipefail
-# Rate limits on, but out of reach: the run measures their cost, not refusals.
-export ALLIANCE_RATE_LIMIT_PER_TOKEN=1000000000 ALLIANCE_RATE_LIMIT_PER_ADDRESS=1000000000
 cd "$(dirname "$0")/.."
 profile=release; secs="${BENCH_SECONDS:-15}"; conns="${BENCH_CONNECTIONS:-32}"
 if [ "${1:-}" = "--smoke" ]; then profile=dev; secs=2; fi
 threads=2
-pg_admin="${BENCH_DATABASE_URL:-${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}}"
-secret="bench-secret-bench-secret-bench-secret-00"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 command -v pgbench >/dev/null || { echo "pgbench is needed" >&2; exit 1; }
 
-cargo build -q --profile "$profile" --bin alliance-api
-bin=target/$([ "$profile" = dev ] && echo debug || echo release)/alliance-api
-work=$(mktemp -d -t alliance-orgs-XXXXXX)
-bench_db="alliance_orgs_$$"
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  psql "$pg_admin" -qAtc "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-pg_url="${pg_admin%/*}/$bench_db"
-psql "$pg_admin" -qAtc "CREATE DATABASE $bench_db" >/dev/null
+name=orgs
+source scripts/bench-lib.sh
 export DATABASE_URL="$pg_url" ALLIANCE_JWT_SECRET="$secret"
 "$bin" seed --without-demo-figures >/dev/null
 
@@ -54,8 +38,8 @@ ANALYZE;
 SQL
 echo "organisations: $(psql "$pg_url" -qAtc 'SELECT count(*) FROM organizations'), memberships: $(psql "$pg_url" -qAtc 'SELECT count(*) FROM memberships')"
 
-RUST_LOG=warn ALLIANCE_ADDR=127.0.0.1:18095 "$bin" & pid=$!
-for _ in $(seq 100); do curl -sf http://127.0.0.1:18095/readyz >/dev/null && break; sleep 0.1; done
+RUST_LOG=warn ALLIANCE_ADDR=127.0.0.1:18095 "$bin" & pids+=($!)
+wait_for http://127.0.0.1:18095/readyz
 token=$("$bin" token --role viewer --ttl 3600)
 url="http://127.0.0.1:18095/api/v1/organizations?limit=100&q=%E7%A7%91%E6%8A%80"
 items=$(curl -sf -H "Authorization: Bearer $token" "$url" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')

@@ -13,15 +13,11 @@
 # server where the script may create and drop a database; BENCH_DURATION,
 # BENCH_CONNECTIONS override the defaults.
 set -euo pipefail
-# Rate limits on, but out of reach: the run measures their cost, not refusals.
-export ALLIANCE_RATE_LIMIT_PER_TOKEN=1000000000 ALLIANCE_RATE_LIMIT_PER_ADDRESS=1000000000
 cd "$(dirname "$0")/.."
 
 profile=release; duration="${BENCH_DURATION:-15s}"; conns="${BENCH_CONNECTIONS:-32}"
 if [ "${1:-}" = "--smoke" ]; then profile=dev; duration=1s; fi
 threads=2
-pg_admin="${BENCH_DATABASE_URL:-${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}}"
-secret="bench-secret-bench-secret-bench-secret-00"
 slug="teda-biomedicine"
 
 if ! command -v wrk >/dev/null; then
@@ -32,26 +28,10 @@ if ! command -v wrk >/dev/null; then
 fi
 command -v pgbench >/dev/null || { echo "pgbench is needed (PostgreSQL client tools)" >&2; exit 1; }
 
-echo "building ($profile)…"
-cargo build -q --profile "$profile" --bin alliance-api --example baseline
-dir=target/$([ "$profile" = dev ] && echo debug || echo release)
-bin="$dir/alliance-api"; baseline="$dir/examples/baseline"
+name=bench; build_also=(--example baseline)
+source scripts/bench-lib.sh
+baseline="$target_dir/examples/baseline"
 
-work=$(mktemp -d -t alliance-bench-XXXXXX)
-bench_db="alliance_bench_$$"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  psql "$pg_admin" -qAtc "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-pg_url="${pg_admin%/*}/$bench_db"
-psql "$pg_admin" -qAtc "CREATE DATABASE $bench_db" >/dev/null
-
-wait_for() { for _ in $(seq 100); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 rps() { awk '/Requests\/sec/ {print $2}'; }
 run_wrk() { wrk -t"$threads" -c"$conns" -d"$duration" --latency "$@" | tee -a "$work/wrk.log" | rps; }
 
