@@ -371,6 +371,13 @@ impl From<DieselError> for ApiError {
             DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 ApiError::Unavailable("a concurrent change won; retry the request".into())
             }
+            DieselError::DatabaseError(_, info)
+                if info.message().contains("database is locked") =>
+            {
+                ApiError::Unavailable(
+                    "another process holds the database's write lock; retry".into(),
+                )
+            }
             DieselError::DatabaseError(_, info) if info.message().contains("statement timeout") => {
                 ApiError::Unavailable(
                     "the query took longer than the request timeout; retry".into(),

@@ -1,8 +1,8 @@
 //! Resource limits (OWASP API4). Rate limits: a quota per token and one per
 //! client address, told in `RateLimit-*` headers; past it, 429 with
 //! `Retry-After` before anything runs. The request time limit: a read stuck
-//! on a lock gets 503 and its query is cancelled; a write stuck on one rolls
-//! back and gets 503. (413 for an oversized body, 400 for deep nesting:
+//! on a lock gets 503 and its query is cancelled (PostgreSQL); a write stuck
+//! on one rolls back and gets 503 (both engines). (413 for an oversized body, 400 for deep nesting:
 //! tests/conventions.rs; the import row cap: tests/imports.rs.)
 
 mod common;
@@ -151,6 +151,48 @@ async fn stuck_requests_time_out_and_free_their_connections() {
     assert_ne!(res.json()["name_en"], "Stuck");
 }
 
+/// On SQLite, where readers never wait (WAL) but a write waits for another
+/// process's write lock: no longer than the time limit, then it rolls back
+/// and gets 503 (it was a 500 before).
+async fn a_write_stuck_behind_another_writer_gets_503() {
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    let app = TestApp::spawn_with(Engine::Sqlite, |c| c.request_timeout_seconds = 1)
+        .await
+        .unwrap();
+    app.seed_registry().await;
+    let admin = app.admin();
+    let mut blocker = diesel::SqliteConnection::establish(&app.config.database_url).unwrap();
+    blocker.batch_execute("BEGIN IMMEDIATE").unwrap();
+    let before = (app.audit_count(), app.event_count());
+    let started = std::time::Instant::now();
+    let res = app
+        .patch(
+            "/api/v1/alliances/teda-biomedicine",
+            &admin,
+            &json!({"name_en": "Stuck"}),
+        )
+        .await;
+    let problem = res.problem(503);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("write lock"),
+        "{problem}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // Reads go on meanwhile.
+    assert_eq!(app.get(URL, &admin).await.status, 200);
+    blocker.batch_execute("ROLLBACK").unwrap();
+    assert_eq!(before, (app.audit_count(), app.event_count()));
+    let res = app
+        .patch(
+            "/api/v1/alliances/teda-biomedicine",
+            &admin,
+            &json!({"name_en": "Unstuck"}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+}
+
 mod sqlite {
     #[actix_web::test]
     async fn token_quota() {
@@ -160,6 +202,11 @@ mod sqlite {
     #[actix_web::test]
     async fn address_quota() {
         super::an_address_past_its_quota_gets_429_whatever_the_token(super::Engine::Sqlite).await
+    }
+
+    #[actix_web::test]
+    async fn stuck_requests_time_out() {
+        super::a_write_stuck_behind_another_writer_gets_503().await
     }
 }
 

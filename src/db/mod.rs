@@ -108,7 +108,8 @@ impl Engine {
 pub struct Manager {
     engine: Engine,
     target: String,
-    /// PostgreSQL cancels a statement that runs longer (the request timeout).
+    /// PostgreSQL cancels a statement that runs longer, and SQLite waits no
+    /// longer for a lock (the request timeout).
     statement_timeout: Option<Duration>,
 }
 
@@ -141,10 +142,15 @@ impl ManageConnection for Manager {
             Engine::Sqlite => {
                 let mut c = diesel::SqliteConnection::establish(&self.target)
                     .map_err(r2d2::Error::ConnectionError)?;
-                c.batch_execute(
-                    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
-                )
+                // Waiting for another process's write lock: at most 10 s,
+                // and no longer than a request may take.
+                let busy = self
+                    .statement_timeout
+                    .map_or(10_000, |l| l.as_millis().min(10_000));
+                c.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {busy}; PRAGMA foreign_keys = ON; \
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                ))
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(AnyConnection::Sqlite(c))
             }
