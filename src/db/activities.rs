@@ -433,12 +433,4 @@ pub fn delete(tx: &mut Tx<'_>, id: &str, pre: &Precondition) -> Result<(), ApiEr
     Ok(())
 }
 
-impl visibility::AllianceRecord for Activity {
-    const KIND: &'static str = "activity";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn alliance_id(&self) -> &str {
-        &self.alliance_id
-    }
-}
+visibility::alliance_record!(Activity, "activity");

@@ -423,12 +423,4 @@ pub fn end_for_leaving(
     Ok(count)
 }
 
-impl visibility::AllianceRecord for CouncilSeat {
-    const KIND: &'static str = "council seat";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn alliance_id(&self) -> &str {
-        &self.alliance_id
-    }
-}
+visibility::alliance_record!(CouncilSeat, "council seat");

@@ -481,12 +481,4 @@ pub fn history(
     })
 }
 
-impl visibility::AllianceRecord for Membership {
-    const KIND: &'static str = "membership";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn alliance_id(&self) -> &str {
-        &self.alliance_id
-    }
-}
+visibility::alliance_record!(Membership, "membership");

@@ -394,12 +394,4 @@ pub fn delete(tx: &mut Tx<'_>, id: &str, pre: &Precondition) -> Result<(), ApiEr
     Ok(())
 }
 
-impl visibility::AllianceRecord for Platform {
-    const KIND: &'static str = "platform";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn alliance_id(&self) -> &str {
-        &self.alliance_id
-    }
-}
+visibility::alliance_record!(Platform, "platform");

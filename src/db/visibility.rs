@@ -87,6 +87,23 @@ pub trait AllianceRecord {
     }
 }
 
+/// Implements [`AllianceRecord`] for a resource with `id` and `alliance_id`
+/// fields: `alliance_record!(Platform, "platform");`.
+macro_rules! alliance_record {
+    ($type:ty, $kind:literal) => {
+        impl $crate::db::visibility::AllianceRecord for $type {
+            const KIND: &'static str = $kind;
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn alliance_id(&self) -> &str {
+                &self.alliance_id
+            }
+        }
+    };
+}
+pub(crate) use alliance_record;
+
 /// A record found by its own id, if the caller may read its alliance's
 /// records; otherwise it is reported missing, so ids cannot be probed.
 pub fn reveal<T: AllianceRecord>(
