@@ -107,8 +107,10 @@ pub enum ApiError {
     Gone(String),
     #[error("the body is larger than {0} bytes")]
     PayloadTooLarge(usize),
-    #[error("the file has {rows} rows; an import takes at most {limit}, so split it")]
-    TooManyRows { rows: usize, limit: usize },
+    /// An upload past one of its bounds (rows, columns, inflated size,
+    /// time): the detail names the bound.
+    #[error("{0}")]
+    FileTooLarge(String),
     /// Past a rate limit: the seconds until the next request is allowed.
     #[error("too many requests: this token or address has used its quota; retry in {0} s")]
     TooManyRequests(u64),
@@ -117,7 +119,7 @@ pub enum ApiError {
     #[error("{} field(s) are not valid", .0.len())]
     Validation(Vec<FieldError>),
     /// An import with rejected rows: nothing was written.
-    #[error("{} problem(s) in the file; nothing was written", .0.conflicts.len())]
+    #[error("{} problem(s) in the file; nothing was written", .0.conflict_count())]
     ImportRejected(Box<crate::import::ImportReport>),
     #[error("{0}")]
     Unavailable(String),
@@ -204,7 +206,7 @@ impl ApiError {
                 "/problems/precondition-failed",
                 "The resource has changed",
             ),
-            PayloadTooLarge(_) | TooManyRows { .. } => (
+            PayloadTooLarge(_) | FileTooLarge(_) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "/problems/payload-too-large",
                 "The request body is too large",

@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod heavy;
 pub mod import;
 pub mod report;
 pub mod seed;
@@ -298,6 +299,7 @@ pub fn app(
 > {
     let (app, description) = split_app();
     let routes = api::KnownRoutes::from_description(&description);
+    let operations = api::gate::Operations::from_description(&description);
     let description = description
         .to_pretty_json()
         .expect("the description serialises");
@@ -313,6 +315,7 @@ pub fn app(
         .app_data(web::Data::new(service.token_lifetime))
         .app_data(web::Data::new(api::Description(description)))
         .app_data(web::Data::new(routes))
+        .app_data(web::Data::new(operations))
         // A path segment of the wrong type (a year that is not a number)
         // gets a problem, like every other malformed request.
         .app_data(web::PathConfig::default().error_handler(|err, _| {
@@ -332,6 +335,7 @@ pub fn app(
         )
         .route("/docs", web::get().to(|| async { redirect("/docs/") }))
         .default_service(web::to(api::fallback))
+        .wrap(actix_web::middleware::from_fn(api::gate::authorise))
         .wrap(actix_web::middleware::from_fn(
             api::hardening::security_headers,
         ))
@@ -343,6 +347,9 @@ pub fn app(
         .wrap(telemetry::Observe {
             metrics: service.metrics,
         })
+        .wrap(actix_web::middleware::from_fn(
+            api::hardening::canonical_path,
+        ))
 }
 
 fn redirect(to: &'static str) -> HttpResponse {

@@ -60,10 +60,12 @@ enum Command {
         /// The organisation (id or slug) a member token speaks for.
         #[arg(long)]
         organization: Option<String>,
-        /// Lifetime in seconds.
-        #[arg(long, default_value_t = 3600)]
+        /// Lifetime in seconds, 60 to 2 592 000 (30 days).
+        #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(i64).range(60..=2_592_000))]
         ttl: i64,
-        /// Who the token is for, as it appears in the audit trail.
+        /// Who the token is for, as it appears in the audit trail and owns
+        /// what the token creates (webhook subscriptions, idempotency keys).
+        /// Without it each token gets a subject of its own, `cli:ROLE:UUID`.
         #[arg(long)]
         subject: Option<String>,
     },
@@ -136,7 +138,11 @@ fn main() -> anyhow::Result<()> {
             };
             let keys = alliance_api::jwt_keys(&cli.config, &secret)?;
             let principal = Principal {
-                subject: subject.unwrap_or_else(|| format!("cli:{role}")),
+                subject: subject.unwrap_or_else(|| {
+                    let unique = format!("cli:{role}:{}", uuid::Uuid::now_v7());
+                    eprintln!("subject: {unique} (pass --subject to choose one)");
+                    unique
+                }),
                 role,
                 alliances,
                 organization,

@@ -1,9 +1,10 @@
 //! Spreadsheets in and out: CSV (`csv`) and XLSX (`calamine` to read,
 //! `rust_xlsxwriter` to write), as a header row and rows of text cells.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read};
+use std::time::{Duration, Instant};
 
-use calamine::{Data, Reader, Xlsx};
+use calamine::{DataRef, Reader, Xlsx};
 
 pub const CSV: &str = "text/csv";
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -59,84 +60,307 @@ pub struct Sheet {
     pub rows: Vec<Row>,
 }
 
-/// Reads the first sheet of a workbook, or a CSV file (UTF-8, with or
-/// without a byte-order mark). Blank rows are skipped; a file that cannot
-/// be read is described in the error.
-pub fn read(format: Format, bytes: &[u8]) -> Result<Sheet, String> {
-    let mut lines = match format {
-        Format::Csv => read_csv(bytes)?,
-        Format::Xlsx => read_xlsx(bytes)?,
-    }
-    .into_iter();
-    let headers = lines
-        .next()
-        .map(|(_, h)| h.into_iter().map(|c| c.trim().to_owned()).collect())
-        .ok_or("the file is empty: the first row must name the columns")?;
-    let rows = lines
-        .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
-        .map(|(number, cells)| Row { number, cells })
-        .collect();
-    Ok(Sheet { headers, rows })
+/// How much one file may make the service do. A file past any bound is
+/// refused as soon as the bound is crossed, before the rest is read: the
+/// declared sheet range is never allocated, and a workbook's parts are
+/// inflated only up to their bounds.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// Data rows (blank rows not counted), and the last row number a cell
+    /// may sit on (the header's row plus this).
+    pub rows: usize,
+    /// Columns, counted from A.
+    pub columns: usize,
+    /// All of a workbook's parts, inflated.
+    pub inflated_bytes: u64,
+    /// The shared-strings part, inflated (its strings are held in memory).
+    pub shared_strings_bytes: u64,
+    /// Parts in a workbook.
+    pub parts: usize,
+    /// Time spent reading the file.
+    pub time: Duration,
 }
 
-fn read_csv(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, String> {
+/// What an import reads at most: ten times the largest alliance's member
+/// list, 64 columns (each import has fewer than 20), 64 MiB of XML.
+pub const IMPORT_BOUNDS: Bounds = Bounds {
+    rows: 20_000,
+    columns: 64,
+    inflated_bytes: 64 << 20,
+    shared_strings_bytes: 16 << 20,
+    parts: 1_000,
+    time: Duration::from_millis(1_500),
+};
+
+/// Why a file was not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// Not a CSV or workbook that can be read (400).
+    Unreadable(String),
+    /// Past one of the [`Bounds`] (413).
+    TooLarge(String),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Unreadable(m) | ReadError::TooLarge(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Reads the first sheet of a workbook, or a CSV file (UTF-8, with or
+/// without a byte-order mark), within `bounds`. Blank rows are skipped; a
+/// file that cannot be read, or that crosses a bound, is described in the
+/// error.
+pub fn read(format: Format, bytes: &[u8], bounds: &Bounds) -> Result<Sheet, ReadError> {
+    let mut lines = Lines::new(bounds);
+    match format {
+        Format::Csv => read_csv(bytes, &mut lines)?,
+        Format::Xlsx => read_xlsx(bytes, &mut lines)?,
+    }
+    lines.finish()
+}
+
+/// The rows read so far, holding the bounds.
+struct Lines<'b> {
+    bounds: &'b Bounds,
+    started: Instant,
+    headers: Option<Vec<String>>,
+    rows: Vec<Row>,
+}
+
+impl<'b> Lines<'b> {
+    fn new(bounds: &'b Bounds) -> Self {
+        Lines {
+            bounds,
+            started: Instant::now(),
+            headers: None,
+            rows: Vec::new(),
+        }
+    }
+
+    fn in_time(&self) -> Result<(), ReadError> {
+        if self.started.elapsed() > self.bounds.time {
+            return Err(ReadError::TooLarge(format!(
+                "the file takes longer than {} ms to read; split it",
+                self.bounds.time.as_millis()
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_column(&self, column: usize) -> Result<(), ReadError> {
+        if column >= self.bounds.columns {
+            return Err(ReadError::TooLarge(format!(
+                "the file has a cell in column {}; an import reads at most {} columns",
+                column + 1,
+                self.bounds.columns
+            )));
+        }
+        Ok(())
+    }
+
+    fn too_many_rows(&self) -> ReadError {
+        ReadError::TooLarge(format!(
+            "the file has more than {} rows; an import takes at most {}, so split it",
+            self.bounds.rows, self.bounds.rows
+        ))
+    }
+
+    /// Takes one line: the first is the header row, the others data rows.
+    fn push(&mut self, number: usize, cells: Vec<String>) -> Result<(), ReadError> {
+        if self.headers.is_none() {
+            self.headers = Some(cells.into_iter().map(|c| c.trim().to_owned()).collect());
+            return Ok(());
+        }
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            return Ok(());
+        }
+        if self.rows.len() >= self.bounds.rows {
+            return Err(self.too_many_rows());
+        }
+        self.rows.push(Row { number, cells });
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Sheet, ReadError> {
+        let headers = self.headers.ok_or_else(|| {
+            ReadError::Unreadable("the file is empty: the first row must name the columns".into())
+        })?;
+        Ok(Sheet {
+            headers,
+            rows: self.rows,
+        })
+    }
+}
+
+fn read_csv(bytes: &[u8], lines: &mut Lines<'_>) -> Result<(), ReadError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(bytes);
-    let mut out = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| match e.kind() {
-            csv::ErrorKind::Utf8 { .. } => format!(
-                "row {} is not UTF-8 text; save the file as \"CSV UTF-8\" or as .xlsx",
-                i + 1
-            ),
-            _ => format!("row {}: {e}", i + 1),
+    let mut record = csv::StringRecord::new();
+    for number in 1usize.. {
+        let more = reader.read_record(&mut record).map_err(|e| {
+            ReadError::Unreadable(match e.kind() {
+                csv::ErrorKind::Utf8 { .. } => format!(
+                    "row {number} is not UTF-8 text; save the file as \"CSV UTF-8\" or as .xlsx"
+                ),
+                _ => format!("row {number}: {e}"),
+            })
         })?;
-        out.push((i + 1, record.iter().map(str::to_owned).collect()));
+        if !more {
+            break;
+        }
+        if record.len() > lines.bounds.columns {
+            lines.check_column(record.len() - 1)?;
+        }
+        if number.is_multiple_of(1024) {
+            lines.in_time()?;
+        }
+        lines.push(number, record.iter().map(str::to_owned).collect())?;
     }
-    Ok(out)
+    Ok(())
 }
 
-fn read_xlsx(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, String> {
-    let mut book: Xlsx<_> =
-        Xlsx::new(Cursor::new(bytes)).map_err(|e| format!("this is not an .xlsx workbook: {e}"))?;
-    let range = book
-        .worksheet_range_at(0)
-        .ok_or("the workbook has no sheet")?
-        .map_err(|e| format!("the first sheet cannot be read: {e}"))?;
-    // Row numbers as Excel shows them, even when the data does not start at A1.
-    let first_row = range.start().map_or(0, |(r, _)| r as usize);
-    let first_col = range.start().map_or(0, |(_, c)| c as usize);
-    Ok(range
-        .rows()
-        .enumerate()
-        .map(|(i, cells)| {
-            let mut text: Vec<String> = vec![String::new(); first_col];
-            text.extend(cells.iter().map(cell_text));
-            (first_row + i + 1, text)
-        })
-        .collect())
+/// Inflates every part of a workbook into nothing, counting, so a part
+/// that inflates past its bound is refused before calamine holds it.
+fn check_parts(bytes: &[u8], lines: &Lines<'_>) -> Result<(), ReadError> {
+    let unreadable = |e: zip::result::ZipError| {
+        ReadError::Unreadable(format!("this is not an .xlsx workbook: {e}"))
+    };
+    let bounds = lines.bounds;
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(unreadable)?;
+    if zip.len() > bounds.parts {
+        return Err(ReadError::TooLarge(format!(
+            "the workbook has {} parts; at most {} are read",
+            zip.len(),
+            bounds.parts
+        )));
+    }
+    let mut total = 0u64;
+    let mut buf = vec![0u8; 64 * 1024];
+    for i in 0..zip.len() {
+        let mut part = zip.by_index(i).map_err(unreadable)?;
+        let shared = part.name().ends_with("sharedStrings.xml");
+        let mut size = 0u64;
+        loop {
+            let n = part.read(&mut buf).map_err(|e| {
+                ReadError::Unreadable(format!("a part of the workbook cannot be inflated: {e}"))
+            })?;
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            total += n as u64;
+            if shared && size > bounds.shared_strings_bytes {
+                return Err(ReadError::TooLarge(format!(
+                    "the workbook's shared strings inflate past {} MiB",
+                    bounds.shared_strings_bytes >> 20
+                )));
+            }
+            if total > bounds.inflated_bytes {
+                return Err(ReadError::TooLarge(format!(
+                    "the workbook inflates past {} MiB",
+                    bounds.inflated_bytes >> 20
+                )));
+            }
+            lines.in_time()?;
+        }
+    }
+    Ok(())
+}
+
+fn read_xlsx(bytes: &[u8], lines: &mut Lines<'_>) -> Result<(), ReadError> {
+    check_parts(bytes, lines)?;
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes))
+        .map_err(|e| ReadError::Unreadable(format!("this is not an .xlsx workbook: {e}")))?;
+    let first = book
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| ReadError::Unreadable("the workbook has no sheet".into()))?;
+    let unreadable = |e: calamine::XlsxError| {
+        ReadError::Unreadable(format!("the first sheet cannot be read: {e}"))
+    };
+    let mut cells = book.worksheet_cells_reader(&first).map_err(unreadable)?;
+    // Cells arrive row by row; only cells with a value are kept, so a
+    // declared or styled range costs nothing, and every row kept has one.
+    let mut pending: Vec<(u32, Vec<String>)> = Vec::new();
+    let mut seen = 0usize;
+    while let Some(cell) = cells.next_cell().map_err(unreadable)? {
+        seen += 1;
+        if seen.is_multiple_of(4096) {
+            lines.in_time()?;
+        }
+        let text = cell_text(cell.get_value());
+        if text.is_empty() {
+            continue;
+        }
+        let (row, column) = cell.get_position();
+        lines.check_column(column as usize)?;
+        match pending.last_mut() {
+            Some((r, line)) if *r == row => set(line, column as usize, text),
+            _ => {
+                // The header and `rows` data rows.
+                if pending.len() > lines.bounds.rows {
+                    return Err(lines.too_many_rows());
+                }
+                let mut line = Vec::new();
+                set(&mut line, column as usize, text);
+                pending.push((row, line));
+            }
+        }
+    }
+    // A sheet written out of row order still reads in row order.
+    pending.sort_by_key(|(row, _)| *row);
+    let mut merged: Vec<(u32, Vec<String>)> = Vec::with_capacity(pending.len());
+    for (row, line) in pending {
+        match merged.last_mut() {
+            Some((r, l)) if *r == row => {
+                for (c, text) in line.into_iter().enumerate() {
+                    if !text.is_empty() {
+                        set(l, c, text);
+                    }
+                }
+            }
+            _ => merged.push((row, line)),
+        }
+    }
+    for (row, line) in merged {
+        // Row numbers as Excel shows them.
+        lines.push(row as usize + 1, line)?;
+    }
+    Ok(())
+}
+
+fn set(line: &mut Vec<String>, column: usize, text: String) {
+    if line.len() <= column {
+        line.resize(column + 1, String::new());
+    }
+    line[column] = text;
 }
 
 /// A cell as the text a user typed: whole numbers without `.0`, dates as
 /// `YYYY-MM-DD`.
-fn cell_text(cell: &Data) -> String {
+fn cell_text(cell: &DataRef<'_>) -> String {
     match cell {
-        Data::Empty => String::new(),
-        Data::String(s) => s.clone(),
-        Data::Int(i) => i.to_string(),
-        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-        Data::Float(f) => f.to_string(),
-        Data::Bool(b) => b.to_string(),
-        Data::DateTime(d) => match d.as_datetime() {
+        DataRef::Empty => String::new(),
+        DataRef::String(s) => s.clone(),
+        DataRef::SharedString(s) => (*s).to_owned(),
+        DataRef::Int(i) => i.to_string(),
+        DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        DataRef::Float(f) => f.to_string(),
+        DataRef::Bool(b) => b.to_string(),
+        DataRef::DateTime(d) => match d.as_datetime() {
             Some(t) if t.time() == chrono::NaiveTime::MIN => t.date().to_string(),
             Some(t) => t.to_string(),
             None => d.as_f64().to_string(),
         },
-        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
-        Data::Error(e) => format!("#ERROR {e:?}"),
+        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.clone(),
+        DataRef::Error(e) => format!("#ERROR {e:?}"),
     }
 }
 
@@ -235,7 +459,7 @@ mod tests {
     fn both_formats_read_back_what_was_written() {
         for format in [Format::Csv, Format::Xlsx] {
             let bytes = table().write(format).unwrap();
-            let sheet = read(format, &bytes).unwrap();
+            let sheet = read(format, &bytes, &IMPORT_BOUNDS).unwrap();
             assert_eq!(sheet.headers, vec!["名称", "加入日期"], "{format:?}");
             assert_eq!(sheet.rows.len(), 2);
             assert_eq!(sheet.rows[0].number, 2);
@@ -247,15 +471,22 @@ mod tests {
     #[test]
     fn unreadable_files_say_why() {
         assert!(
-            read(Format::Csv, b"name\n\xff\xfe\n")
+            read(Format::Csv, b"name\n\xff\xfe\n", &IMPORT_BOUNDS)
                 .unwrap_err()
+                .to_string()
                 .contains("UTF-8")
         );
         assert!(
-            read(Format::Xlsx, b"not a zip")
+            read(Format::Xlsx, b"not a zip", &IMPORT_BOUNDS)
                 .unwrap_err()
+                .to_string()
                 .contains(".xlsx")
         );
-        assert!(read(Format::Csv, b"").unwrap_err().contains("empty"));
+        assert!(
+            read(Format::Csv, b"", &IMPORT_BOUNDS)
+                .unwrap_err()
+                .to_string()
+                .contains("empty")
+        );
     }
 }

@@ -877,7 +877,7 @@ async fn every_list_comes_as_a_file(app: TestApp) {
                 )
                 .await;
             assert_eq!(res.status, 200, "{list}: {}", res.text());
-            let sheet = tabular::read(format, &res.body).unwrap();
+            let sheet = tabular::read(format, &res.body, &tabular::IMPORT_BOUNDS).unwrap();
             assert!(
                 sheet.headers.iter().any(|h| h == zh_header),
                 "{list}: {:?}",
@@ -894,7 +894,7 @@ async fn every_list_comes_as_a_file(app: TestApp) {
         )
         .await;
     assert_eq!(orgs.status, 200);
-    let sheet = tabular::read(Format::Csv, &orgs.body).unwrap();
+    let sheet = tabular::read(Format::Csv, &orgs.body, &tabular::IMPORT_BOUNDS).unwrap();
     assert_eq!(sheet.headers[4], "统一社会信用代码");
     let listed = app
         .get(
@@ -916,7 +916,7 @@ async fn every_list_comes_as_a_file(app: TestApp) {
         .await;
     assert_eq!(res.status, 200);
     assert!(res.header("content-type").unwrap().starts_with("text/csv"));
-    let sheet = tabular::read(Format::Csv, &res.body).unwrap();
+    let sheet = tabular::read(Format::Csv, &res.body, &tabular::IMPORT_BOUNDS).unwrap();
     let col = sheet
         .headers
         .iter()

@@ -289,7 +289,12 @@ pub async fn token(
     let found = db
         .read(move |c| accounts::credentials(c, &client_id))
         .await?;
-    let principal = web::block(move || accounts::authenticate(found, &client_secret)).await??;
+    let principal = crate::heavy::SECRETS
+        .run("checking credentials", move || {
+            accounts::authenticate(found, &client_secret)
+        })
+        .await?
+        .map_err(|_| ApiError::internal("checking a secret failed"))??;
     let ttl = lifetime.0;
     let access_token = keys.issue(&principal, ttl).map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()

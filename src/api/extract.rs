@@ -31,26 +31,32 @@ impl FromRequest for Principal {
     }
 }
 
-fn principal_of(req: &HttpRequest) -> Result<Principal, ApiError> {
+pub(crate) fn principal_of(req: &HttpRequest) -> Result<Principal, ApiError> {
     let keys = req
         .app_data::<web::Data<JwtKeys>>()
         .ok_or_else(|| ApiError::internal("JWT keys are not configured"))?;
-    let value = req
-        .headers()
+    keys.verify(bearer_token(req.headers())?)
+}
+
+/// The token of `Authorization: Bearer <token>` (the scheme in any case,
+/// spaces around the token ignored): what authentication verifies, and so
+/// what the rate limit counts.
+pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| ApiError::Unauthorized("send `Authorization: Bearer <token>`".into()))?;
     let value = value
         .to_str()
         .map_err(|_| ApiError::Unauthorized("the Authorization header is not ASCII".into()))?;
-    let token = value
+    value
+        .trim()
         .split_once(' ')
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim())
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
             ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
-        })?;
-    keys.verify(token)
+        })
 }
 
 /// A JSON request body, deserialised into `T` and validated.

@@ -1,6 +1,28 @@
 //! What every answer gets for safety in browsers: security headers, and
 //! cross-origin access only for the origins the operator names.
 
+/// Gives the request the path routing uses (percent-encoded unreserved
+/// characters decoded, as actix routes), before anything else reads it: so
+/// `/%61pi/v1/…` is throttled, authorised and given its headers as
+/// `/api/v1/…` is, not only routed as it.
+pub async fn canonical_path(
+    mut req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let routed = req.match_info().as_str();
+    if routed != req.path() {
+        let target = match req.uri().query() {
+            Some(q) => format!("{routed}?{q}"),
+            None => routed.to_owned(),
+        };
+        if let Ok(uri) = target.parse::<actix_web::http::Uri>() {
+            req.match_info_mut().get_mut().update(&uri);
+            req.head_mut().uri = uri;
+        }
+    }
+    next.call(req).await
+}
+
 /// Headers every answer carries: no content sniffing, no framing, no
 /// referrer; and on the API docs (Swagger UI) a content security policy
 /// that keeps them to this origin. The dashboard sets its own, stricter.

@@ -109,7 +109,7 @@ pub async fn once<F>(
 where
     F: FnOnce(&mut Tx<'_>) -> Result<Answer, ApiError> + Send + 'static,
 {
-    let principal = caller.subject.clone();
+    let principal = caller.identity();
     let (stored, replayed) = db
         .write(caller, move |tx| {
             if let Some(key) = &key.0

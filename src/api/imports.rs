@@ -7,7 +7,7 @@ use utoipa::IntoParams;
 use super::extract::{ApiQuery, Upload};
 use super::files::HeaderLang;
 use super::idempotency::{self, Answer, IdempotencyKey, IdempotencyKeyHeader};
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::db::Db;
 use crate::db::Tx;
 use crate::error::{ApiError, FieldError};
@@ -17,7 +17,7 @@ use crate::tabular::{self, Format, SpreadsheetFile, Table};
 const ALLIANCE_ID: &str = "Alliance id or slug";
 /// Rows one import takes (413 beyond): ten times the largest alliance's
 /// member list, and what a single transaction handles in a few seconds.
-pub const MAX_ROWS: usize = 20_000;
+pub const MAX_ROWS: usize = tabular::IMPORT_BOUNDS.rows;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -165,36 +165,24 @@ impl<R: Send + 'static> Import<R> {
         query: ImportQuery,
         upload: Upload,
     ) -> Result<HttpResponse, ApiError> {
-        // Roles that never import are refused before the file is read.
-        caller.ensure_role(&[Role::Admin, Role::Secretariat], "import records")?;
+        // The role and the alliance were checked from the token before the
+        // body was read (`api::gate`); the file is read off the async
+        // workers, within bounds.
         let dry_run = query.dry_run.unwrap_or(false);
-        let sheet =
-            tabular::read(upload.format, &upload.bytes).map_err(|m| ApiError::BadRequest {
-                detail: m.clone(),
-                errors: vec![FieldError::new("body", "unreadable", m)],
-            })?;
-        if sheet.rows.len() > MAX_ROWS {
-            return Err(ApiError::TooManyRows {
-                rows: sheet.rows.len(),
-                limit: MAX_ROWS,
-            });
-        }
-        let at = import::locate(self.columns, &sheet.headers).map_err(|errors| {
-            ApiError::Validation(
-                errors
-                    .into_iter()
-                    .map(|(column, m)| FieldError::new(format!("columns.{column}"), "invalid", m))
-                    .collect(),
-            )
-        })?;
-        let mut report = ImportReport {
-            dry_run,
-            rows: sheet.rows.len(),
-            ..Default::default()
-        };
-        let rows = import::parse_rows(&sheet, &at, self.columns, &mut report, self.parse);
+        let Upload {
+            format,
+            bytes,
+            digest,
+        } = upload;
+        let (columns, parse) = (self.columns, self.parse);
+        let (rows, mut report) = crate::heavy::UPLOADS
+            .run("reading files", move || {
+                read_rows(format, &bytes, columns, parse, dry_run)
+            })
+            .await?
+            .map_err(|_| unreadable("the file could not be read".into()))??;
         let run = self.run;
-        let result = idempotency::once(&db, caller, key, upload.digest, move |tx| {
+        let result = idempotency::once(&db, caller, key, digest, move |tx| {
             run(tx, &alliance, rows, &mut report)?;
             // Nothing is kept from a dry run or a run with conflicts: the
             // error rolls the transaction back, carrying the report out.
@@ -214,6 +202,43 @@ impl<R: Send + 'static> Import<R> {
             other => other,
         }
     }
+}
+
+fn unreadable(m: String) -> ApiError {
+    ApiError::BadRequest {
+        detail: m.clone(),
+        errors: vec![FieldError::new("body", "unreadable", m)],
+    }
+}
+
+/// A file's rows, parsed into the import's row type, with the conflicts
+/// of the cells that did not parse.
+fn read_rows<R>(
+    format: Format,
+    bytes: &[u8],
+    columns: &'static [import::Column],
+    parse: import::ParseRow<R>,
+    dry_run: bool,
+) -> Result<(Vec<R>, ImportReport), ApiError> {
+    let sheet = tabular::read(format, bytes, &tabular::IMPORT_BOUNDS).map_err(|e| match e {
+        tabular::ReadError::Unreadable(m) => unreadable(m),
+        tabular::ReadError::TooLarge(m) => ApiError::FileTooLarge(m),
+    })?;
+    let at = import::locate(columns, &sheet.headers).map_err(|errors| {
+        ApiError::Validation(
+            errors
+                .into_iter()
+                .map(|(column, m)| FieldError::new(format!("columns.{column}"), "invalid", m))
+                .collect(),
+        )
+    })?;
+    let mut report = ImportReport {
+        dry_run,
+        rows: sheet.rows.len(),
+        ..Default::default()
+    };
+    let rows = import::parse_rows(&sheet, &at, columns, &mut report, parse);
+    Ok((rows, report))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -11,6 +11,7 @@ pub mod changes;
 pub mod council;
 pub mod extract;
 pub mod files;
+pub mod gate;
 pub mod hardening;
 pub mod health;
 pub mod idempotency;

@@ -77,6 +77,29 @@ impl Principal {
         }
     }
 
+    /// Who this is and what it may reach: the subject with the role and
+    /// the scope the token states. Two tokens that share a subject but not a
+    /// scope are different callers to everything that keeps state per
+    /// caller (idempotent replays, webhook subscriptions).
+    pub fn identity(&self) -> String {
+        let mut alliances = self.alliances.clone();
+        alliances.sort();
+        format!(
+            "{} {} [{}] {}",
+            self.subject,
+            self.role,
+            alliances.join(","),
+            self.organization.as_deref().unwrap_or("-")
+        )
+    }
+
+    /// The scope as subscriptions keep it (`owner_alliances`).
+    pub fn scope_list(&self) -> String {
+        let mut alliances = self.alliances.clone();
+        alliances.sort();
+        alliances.join(",")
+    }
+
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use futures_util::future::LocalBoxFuture;
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
@@ -199,10 +199,9 @@ where
             let fut = self.service.call(req);
             return Box::pin(async move { Ok(fut.await?.map_into_left_body()) });
         }
-        let token = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
+        // The token as authentication reads it, so `bearer X` and
+        // `Bearer  X` spend the same quota as `Bearer X`.
+        let token = crate::api::extract::bearer_token(req.headers()).ok();
         let address = req.peer_addr().map(|a| a.ip());
         match self.throttle.spend(token, address) {
             Err(refused) => {

@@ -66,6 +66,22 @@ pub fn read(conn: &mut AnyConnection, q: &FeedQuery) -> Result<Vec<EventRow>, Ap
             head(conn)?
         )));
     }
+    // A cursor this service never gave would silently skip every event up
+    // to it; only a cursor at or before the newest event is taken.
+    let newest = head(conn)?;
+    if q.after > newest {
+        return Err(ApiError::BadRequest {
+            detail: format!(
+                "`after={}` is past the newest event ({newest}); use a next_cursor this service gave",
+                q.after
+            ),
+            errors: vec![crate::error::FieldError::new(
+                "after",
+                "beyond_head",
+                format!("at most {newest}"),
+            )],
+        });
+    }
     let mut query = change_events::table
         .filter(change_events::seq.gt(q.after))
         .order(change_events::seq.asc())

@@ -147,7 +147,7 @@ pub fn create(
         disabled_reason: None,
         owner_subject: caller.subject.clone(),
         owner_role: caller.role.as_str().to_owned(),
-        owner_alliances: caller.alliances.join(","),
+        owner_alliances: caller.scope_list(),
         event_cursor: changes::head(tx.conn)?,
         failing_since: None,
         last_success_at: None,
@@ -174,8 +174,10 @@ pub fn create(
     })
 }
 
-/// A subscription the caller may manage: an admin any, others their own.
-/// Someone else's is reported as missing, not as forbidden.
+/// A subscription the caller may manage: an admin any, others their own —
+/// made by a token of the same subject, role and scope, so a token that
+/// shares only a subject with its maker (another alliance's secretariat)
+/// finds nothing. Someone else's is reported as missing, not as forbidden.
 fn find_row(
     conn: &mut AnyConnection,
     caller: &Principal,
@@ -186,7 +188,10 @@ fn find_row(
         .select(SubscriptionRow::as_select())
         .into_boxed::<Backend>();
     if !caller.is_admin() {
-        query = query.filter(webhook_subscriptions::owner_subject.eq(caller.subject.clone()));
+        query = query
+            .filter(webhook_subscriptions::owner_subject.eq(caller.subject.clone()))
+            .filter(webhook_subscriptions::owner_role.eq(caller.role.as_str()))
+            .filter(webhook_subscriptions::owner_alliances.eq(caller.scope_list()));
     }
     query
         .first(conn)
@@ -214,7 +219,10 @@ pub fn list(
         .limit(page.limit + 1)
         .into_boxed::<Backend>();
     if !caller.is_admin() {
-        query = query.filter(webhook_subscriptions::owner_subject.eq(caller.subject.clone()));
+        query = query
+            .filter(webhook_subscriptions::owner_subject.eq(caller.subject.clone()))
+            .filter(webhook_subscriptions::owner_role.eq(caller.role.as_str()))
+            .filter(webhook_subscriptions::owner_alliances.eq(caller.scope_list()));
     }
     if let Some(after) = &page.after {
         query = query.filter(webhook_subscriptions::id.gt(after.clone()));

@@ -57,9 +57,16 @@ pub struct ImportReport {
     pub kpi_entries_set: usize,
     /// Rows that matched what is recorded and changed nothing.
     pub unchanged: usize,
-    /// Every rejected cell or row. A real run with conflicts writes nothing.
+    /// The rejected cells and rows, the first 1 000 of them. A real run
+    /// with conflicts writes nothing.
     pub conflicts: Vec<ImportConflict>,
+    /// Conflicts past the first 1 000, counted but not listed.
+    pub conflicts_not_listed: usize,
 }
+
+/// Conflicts a report lists; more are only counted, so a hostile file
+/// cannot make an answer of many megabytes.
+pub const MAX_LISTED_CONFLICTS: usize = 1_000;
 
 impl ImportReport {
     pub fn conflict(
@@ -69,12 +76,21 @@ impl ImportReport {
         code: &str,
         message: impl Into<String>,
     ) {
+        if self.conflicts.len() >= MAX_LISTED_CONFLICTS {
+            self.conflicts_not_listed += 1;
+            return;
+        }
         self.conflicts.push(ImportConflict {
             row,
             column: column.map(str::to_owned),
             code: code.to_owned(),
             message: message.into(),
         });
+    }
+
+    /// Every conflict, listed or not.
+    pub fn conflict_count(&self) -> usize {
+        self.conflicts.len() + self.conflicts_not_listed
     }
 }
 
@@ -172,7 +188,7 @@ impl Cells<'_> {
 
     /// Whether any of this row's cells was rejected.
     pub fn rejected(&self, report: &ImportReport) -> bool {
-        report.conflicts.len() > self.conflicts_before
+        report.conflict_count() > self.conflicts_before
     }
 }
 
@@ -195,7 +211,7 @@ pub fn parse_rows<R>(
             row,
             at,
             columns,
-            conflicts_before: report.conflicts.len(),
+            conflicts_before: report.conflict_count(),
         };
         out.extend(parse_row(&cells, report));
     }
