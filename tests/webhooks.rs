@@ -477,11 +477,7 @@ async fn internal_targets_are_refused_by_default(app: TestApp) {
 
 async fn subscriptions_belong_to_their_owner_and_scope(app: TestApp) {
     app.seed().await;
-    let member = app.token_for(
-        Role::Member,
-        &["teda-biomedicine"],
-        Some("kailaiying-pharma"),
-    );
+    let member = app.token_for(Role::Member, &["teda-biomedicine"], Some("asymchem"));
     let viewer = app.viewer();
     let url = json!("https://hooks.example.com/hr");
 

@@ -63,7 +63,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     caller.ensure_admin("manage accounts")?;
     let ApiJson(new, digest) = body;
-    idempotency::create(&db, caller, key, digest, move |tx| {
+    idempotency::create_with_secret(&db, caller, key, digest, move |tx| {
         let created = accounts::create(tx, new)?;
         Ok((format!("/api/v1/accounts/{}", created.account.id), created))
     })
@@ -141,7 +141,12 @@ pub async fn rotate_secret(
     let rotated = db
         .write(caller, move |tx| accounts::rotate_secret(tx, &id))
         .await?;
-    Ok(changed(&rotated))
+    let mut res = changed(&rotated);
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(res)
 }
 
 /// The body of `POST /auth/token`: JSON or a form
@@ -254,7 +259,9 @@ fn client_credentials(
 /// credentials in the body or in HTTP Basic. The token
 /// carries the account's role and scope, and lasts 15 minutes unless the
 /// operator set another lifetime. A wrong id or secret, or a disabled
-/// account, gets 401 with no hint which.
+/// account, gets 401 with no hint which; after 20 wrong secrets in a
+/// minute for one client id, that id gets 429 (with `Retry-After`) until
+/// the minute is over.
 #[utoipa::path(
     operation_id = "issue_token",
     tag = "accounts",
@@ -270,6 +277,7 @@ pub async fn token(
     db: web::Data<Db>,
     keys: web::Data<JwtKeys>,
     lifetime: web::Data<TokenLifetime>,
+    failures: web::Data<crate::auth::throttle::FailedSecrets>,
     basic: ClientBasic,
     form: TokenForm,
 ) -> Result<HttpResponse, ApiError> {
@@ -286,15 +294,30 @@ pub async fn token(
         ));
     }
     let (client_id, client_secret) = client_credentials(basic.0, client_id, client_secret)?;
-    let found = db
-        .read(move |c| accounts::credentials(c, &client_id))
-        .await?;
-    let principal = crate::heavy::SECRETS
+    // No stored id or secret holds a NUL; PostgreSQL could not even compare one.
+    if client_id.contains('\0') || client_secret.contains('\0') {
+        return Err(ApiError::InvalidClient(
+            "the client id or secret is wrong, or the account is disabled".into(),
+        ));
+    }
+    if let Some(retry) = failures.refused(&client_id) {
+        return Err(ApiError::TooManyRequests(retry));
+    }
+    let found = {
+        let client_id = client_id.clone();
+        db.read(move |c| accounts::credentials(c, &client_id))
+            .await?
+    };
+    let checked = crate::heavy::SECRETS
         .run("checking credentials", move || {
             accounts::authenticate(found, &client_secret)
         })
         .await?
-        .map_err(|_| ApiError::internal("checking a secret failed"))??;
+        .map_err(|_| ApiError::internal("checking a secret failed"))?;
+    if matches!(checked, Err(ApiError::InvalidClient(_))) {
+        failures.failed(&client_id);
+    }
+    let principal = checked?;
     let ttl = lifetime.0;
     let access_token = keys.issue(&principal, ttl).map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()

@@ -27,6 +27,11 @@ impl FromRequest for Principal {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // The gate (`api::gate`) has verified the token and settled the
+        // scope; outside the API the token is verified here.
+        if let Some(decided) = req.extensions().get::<Principal>() {
+            return ready(Ok(decided.clone()));
+        }
         ready(principal_of(req))
     }
 }
@@ -229,6 +234,14 @@ pub fn parse_json<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiE
             )],
         });
     }
+    if let Some(at) = escaped_nul(body) {
+        return Err(ApiError::BadRequest {
+            detail: format!(
+                "the body holds a NUL character (\\u0000) at byte {at}; no field takes one"
+            ),
+            errors: vec![FieldError::new("body", "nul_character", "remove \\u0000")],
+        });
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -245,6 +258,23 @@ pub fn parse_json<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiE
         .validate()
         .map_err(|e| ApiError::Validation(validation_errors(&e)))?;
     Ok(value)
+}
+
+/// Where a JSON text escapes a NUL (`\u0000`, the `\` not itself
+/// escaped), if it does. A raw NUL is not JSON and the parser refuses it.
+fn escaped_nul(body: &[u8]) -> Option<usize> {
+    let mut backslashes = 0usize;
+    for (i, &b) in body.iter().enumerate() {
+        if b == b'\\' {
+            backslashes += 1;
+            continue;
+        }
+        if backslashes % 2 == 1 && body[i..].starts_with(b"u0000") {
+            return Some(i - 1);
+        }
+        backslashes = 0;
+    }
+    None
 }
 
 /// How deep a JSON body may nest. The deepest body the API takes has four
@@ -522,6 +552,15 @@ mod tests {
         );
         assert!(entity_tags("1").is_none());
         assert!(entity_tags(r#""a"b""#).is_none());
+    }
+
+    #[test]
+    fn escaped_nuls_are_found() {
+        assert_eq!(escaped_nul(br#"{"a": "x\u0000"}"#), Some(8));
+        assert_eq!(escaped_nul(br#"{"a": "x\\u0000"}"#), None);
+        assert_eq!(escaped_nul(br#"{"a": "x\\\u0000"}"#), Some(10));
+        assert_eq!(escaped_nul(br#"{"a": "\u00001"}"#), Some(7));
+        assert_eq!(escaped_nul(br#"{"a": "\u0001"}"#), None);
     }
 
     #[test]

@@ -16,10 +16,11 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::{ResponseError, web};
+use actix_web::{HttpMessage, ResponseError, web};
 use utoipa::openapi::OpenApi as OpenApiDoc;
 
 use super::access::{self, Access, Outcome, Scope};
+use crate::auth::{Principal, Role};
 use crate::db::Db;
 use crate::error::ApiError;
 
@@ -84,6 +85,9 @@ async fn decide(req: &ServiceRequest) -> Result<(), ApiError> {
         return Ok(());
     }
     let caller = super::extract::principal_of(req.request())?;
+    let caller = with_derived_scope(req, caller).await?;
+    // Handlers take the caller as decided here (`Principal`'s extractor).
+    req.extensions_mut().insert(caller.clone());
     let (inside, outside) = (
         access.outcome(caller.role, true),
         access.outcome(caller.role, false),
@@ -127,6 +131,31 @@ async fn decide(req: &ServiceRequest) -> Result<(), ApiError> {
         Err(ApiError::NotFound(_)) => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// A member token reads the alliances its organisation belongs to now,
+/// whatever alliances the token names.
+async fn with_derived_scope(
+    req: &ServiceRequest,
+    caller: Principal,
+) -> Result<Principal, ApiError> {
+    if caller.role != Role::Member {
+        return Ok(caller);
+    }
+    let (Some(db), Some(org)) = (req.app_data::<web::Data<Db>>(), caller.organization.clone())
+    else {
+        return Ok(Principal {
+            alliances: vec![],
+            ..caller
+        });
+    };
+    let alliances = db
+        .read(move |c| crate::db::visibility::member_alliances(c, &org))
+        .await?;
+    Ok(Principal {
+        alliances,
+        ..caller
+    })
 }
 
 fn refuse(outcome: Outcome, why: impl FnOnce() -> String) -> Result<(), ApiError> {

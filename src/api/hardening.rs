@@ -5,10 +5,29 @@
 /// characters decoded, as actix routes), before anything else reads it: so
 /// `/%61pi/v1/…` is throttled, authorised and given its headers as
 /// `/api/v1/…` is, not only routed as it.
+///
+/// A NUL (`%00`) anywhere in the path or the query is refused here (400):
+/// no name, id or filter holds one, and PostgreSQL cannot take one in text.
 pub async fn canonical_path(
     mut req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
-) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+) -> Result<
+    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
+    actix_web::Error,
+> {
+    let target = req.uri().path_and_query().map_or("", |t| t.as_str());
+    if target.to_ascii_lowercase().contains("%00") {
+        let refused = crate::error::ApiError::BadRequest {
+            detail: "the path or the query holds a NUL character (%00)".into(),
+            errors: vec![crate::error::FieldError::new(
+                "path",
+                "nul_character",
+                "remove %00",
+            )],
+        };
+        let res = actix_web::ResponseError::error_response(&refused);
+        return Ok(req.into_response(res).map_into_right_body());
+    }
     let routed = req.match_info().as_str();
     if routed != req.path() {
         let target = match req.uri().query() {
@@ -20,7 +39,7 @@ pub async fn canonical_path(
             req.head_mut().uri = uri;
         }
     }
-    next.call(req).await
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
 /// Headers every answer carries: no content sniffing, no framing, no

@@ -70,6 +70,10 @@ pub struct Answer {
     pub location: Option<String>,
     pub etag: Option<String>,
     pub body: String,
+    /// The body holds a secret shown once: it is sent with
+    /// `Cache-Control: no-store` and never kept; a replay gets a 409 naming
+    /// what the first request made instead.
+    pub secret: bool,
 }
 
 /// Runs a create at most once per key: `f` returns where the new resource
@@ -85,6 +89,37 @@ where
     R: Serialize + Versioned + Send + 'static,
     F: FnOnce(&mut Tx<'_>) -> Result<(String, R), ApiError> + Send + 'static,
 {
+    create_answer(db, caller, key, digest, false, f).await
+}
+
+/// [`create`] for a resource whose answer holds a secret shown once (see
+/// [`Answer::secret`]).
+pub async fn create_with_secret<R, F>(
+    db: &Db,
+    caller: Principal,
+    key: IdempotencyKey,
+    digest: String,
+    f: F,
+) -> Result<HttpResponse, ApiError>
+where
+    R: Serialize + Versioned + Send + 'static,
+    F: FnOnce(&mut Tx<'_>) -> Result<(String, R), ApiError> + Send + 'static,
+{
+    create_answer(db, caller, key, digest, true, f).await
+}
+
+async fn create_answer<R, F>(
+    db: &Db,
+    caller: Principal,
+    key: IdempotencyKey,
+    digest: String,
+    secret: bool,
+    f: F,
+) -> Result<HttpResponse, ApiError>
+where
+    R: Serialize + Versioned + Send + 'static,
+    F: FnOnce(&mut Tx<'_>) -> Result<(String, R), ApiError> + Send + 'static,
+{
     once(db, caller, key, digest, move |tx| {
         let (location, resource) = f(tx)?;
         Ok(Answer {
@@ -92,9 +127,25 @@ where
             location: Some(location),
             etag: Some(resource.etag()),
             body: serde_json::to_string(&resource).map_err(ApiError::internal)?,
+            secret,
         })
     })
     .await
+}
+
+/// What a replay of a request whose answer held a secret gets: not the
+/// secret, which is kept nowhere.
+fn secret_not_kept(location: Option<&str>) -> String {
+    let made = location.unwrap_or("the resource");
+    let problem = ApiError::Conflict {
+        detail: format!(
+            "this Idempotency-Key was used for a request that created {made}; its secret was shown \
+             once in that answer and is not kept, so it cannot be replayed (rotate the secret if it was lost)"
+        ),
+        errors: vec![FieldError::new(HEADER, "secret_not_replayed", "use a new key for a new request")],
+    }
+    .to_problem();
+    serde_json::to_string(&problem).unwrap_or_default()
 }
 
 /// Runs a write at most once per key, keeping its answer (any status) in
@@ -110,13 +161,13 @@ where
     F: FnOnce(&mut Tx<'_>) -> Result<Answer, ApiError> + Send + 'static,
 {
     let principal = caller.identity();
-    let (stored, replayed) = db
+    let (stored, replayed, holds_secret) = db
         .write(caller, move |tx| {
             if let Some(key) = &key.0
                 && let Some(first) = idempotency::find(tx.conn, &principal, key, tx.now())?
             {
                 return if first.request_hash == digest {
-                    Ok((first, true))
+                    Ok((first, true, false))
                 } else {
                     Err(ApiError::Validation(vec![FieldError::new(
                         HEADER,
@@ -126,6 +177,7 @@ where
                 };
             }
             let answer = f(tx)?;
+            let secret = answer.secret;
             let response = StoredResponse {
                 principal,
                 idempotency_key: key.0.clone().unwrap_or_default(),
@@ -137,15 +189,32 @@ where
                 created_at: tx.now(),
             };
             if key.0.is_some() {
-                idempotency::store(tx.conn, &response)?;
+                let kept = if secret {
+                    StoredResponse {
+                        status: 409,
+                        etag: None,
+                        body: secret_not_kept(response.location.as_deref()),
+                        ..response.clone()
+                    }
+                } else {
+                    response.clone()
+                };
+                idempotency::store(tx.conn, &kept)?;
             }
-            Ok((response, false))
+            Ok((response, false, secret))
         })
         .await?;
     let status =
         actix_web::http::StatusCode::from_u16(stored.status as u16).map_err(ApiError::internal)?;
     let mut res = HttpResponse::build(status);
-    res.content_type("application/json");
+    res.content_type(if status.is_success() {
+        "application/json"
+    } else {
+        "application/problem+json"
+    });
+    if holds_secret {
+        res.insert_header((header::CACHE_CONTROL, "no-store"));
+    }
     if let Some(location) = stored.location {
         res.insert_header((header::LOCATION, location));
     }

@@ -194,6 +194,7 @@ impl<R: Send + 'static> Import<R> {
                 location: None,
                 etag: None,
                 body: serde_json::to_string(&report).map_err(ApiError::internal)?,
+                secret: false,
             })
         })
         .await;

@@ -128,7 +128,10 @@ const PROBLEMS: &[(&str, &str)] = &[
         "401",
         "No bearer token, or one that is not valid (at `/auth/token`: client credentials that are not)",
     ),
-    ("403", "The token's role or scope does not allow this"),
+    (
+        "403",
+        "The token's role or scope does not allow this (decided from the token and the path before the body is read)",
+    ),
     ("404", "No such resource"),
     (
         "409",
@@ -140,7 +143,7 @@ const PROBLEMS: &[(&str, &str)] = &[
     ),
     (
         "413",
-        "The body is larger than the limit, or an import file has more than 20 000 rows",
+        "The body is larger than the limit, or an import file passes one of its bounds: 20 000 rows, 64 columns, 64 MiB of inflated workbook XML (16 MiB of shared strings), 1.5 s of reading",
     ),
     ("415", "The body is not `application/json`"),
     (

@@ -98,7 +98,7 @@ pub async fn create(
     caller.ensure_role(SUBSCRIBERS, "subscribe to webhooks")?;
     let ApiJson(new, digest) = body;
     check_target(&settings, new.url.as_str())?;
-    idempotency::create(&db, caller, key, digest, move |tx| {
+    idempotency::create_with_secret(&db, caller, key, digest, move |tx| {
         let created = webhooks::create(tx, new)?;
         Ok((
             format!("/api/v1/webhooks/{}", created.subscription.id),

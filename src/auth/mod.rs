@@ -314,7 +314,10 @@ impl JwtKeys {
     pub fn verify(&self, token: &str) -> Result<Principal, ApiError> {
         let invalid =
             |why: String| ApiError::Unauthorized(format!("the bearer token is not valid: {why}"));
-        let header = jsonwebtoken::decode_header(token).map_err(|e| invalid(e.to_string()))?;
+        // The reasons are ours, never the library's text or the token's own
+        // values echoed back (the caller's `kid`).
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| invalid("it is not a signed JWT".into()))?;
         let kid = header
             .kid
             .ok_or_else(|| invalid("its header names no key (`kid`)".into()))?;
@@ -322,12 +325,11 @@ impl JwtKeys {
             .verifying
             .iter()
             .find(|k| k.kid == kid)
-            .ok_or_else(|| invalid(format!("no key here has the id `{kid}`")))?;
+            .ok_or_else(|| invalid("its key id (`kid`) names no key of this service".into()))?;
         if header.alg != key.algorithm {
-            return Err(invalid(format!(
-                "the key `{kid}` signs {:?}, not {:?}",
-                key.algorithm, header.alg
-            )));
+            return Err(invalid(
+                "its algorithm is not the one its key signs with".into(),
+            ));
         }
         let mut validation = Validation::new(key.algorithm);
         validation.set_issuer(&[ISSUER]);
@@ -337,7 +339,21 @@ impl JwtKeys {
         validation.leeway = 30;
         jsonwebtoken::decode::<Claims>(token, &key.key, &validation)
             .map(|data| data.claims.into())
-            .map_err(|e| invalid(e.to_string()))
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
+                invalid(
+                    match e.kind() {
+                        ErrorKind::ExpiredSignature => "it has expired",
+                        ErrorKind::ImmatureSignature => "it is not valid yet (`nbf`)",
+                        ErrorKind::InvalidIssuer => "it was not issued by this service",
+                        ErrorKind::InvalidAudience => "it is not meant for this service",
+                        ErrorKind::InvalidSignature => "its signature does not hold",
+                        ErrorKind::MissingRequiredClaim(_) => "it lacks a required claim",
+                        _ => "its claims cannot be read",
+                    }
+                    .into(),
+                )
+            })
     }
 }
 

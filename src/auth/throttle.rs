@@ -224,3 +224,43 @@ where
         }
     }
 }
+
+/// Wrong secrets per client id: after [`FailedSecrets::PER_MINUTE`] in a
+/// minute, `POST /auth/token` for that id answers 429 before any hash is
+/// computed, so guessing one account's secret costs the service little.
+/// Memory is bounded: past [`FailedSecrets::IDS`] ids the oldest windows go.
+#[derive(Default)]
+pub struct FailedSecrets {
+    windows: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, u32)>>,
+}
+
+impl FailedSecrets {
+    pub const PER_MINUTE: u32 = 20;
+    const IDS: usize = 10_000;
+    const WINDOW: Duration = Duration::from_secs(60);
+
+    /// Seconds until `client_id` may try again, if it is past its quota.
+    pub fn refused(&self, client_id: &str) -> Option<u64> {
+        let windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        let (start, failures) = windows.get(client_id)?;
+        let left = Self::WINDOW.saturating_sub(start.elapsed());
+        (*failures >= Self::PER_MINUTE && !left.is_zero()).then(|| seconds(left).max(1))
+    }
+
+    /// Counts a wrong secret for `client_id`.
+    pub fn failed(&self, client_id: &str) {
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        if windows.len() >= Self::IDS {
+            windows.retain(|_, (start, _)| now.duration_since(*start) < Self::WINDOW);
+        }
+        if windows.len() >= Self::IDS {
+            return; // every window is fresh: count nothing rather than grow
+        }
+        let entry = windows.entry(client_id.to_owned()).or_insert((now, 0));
+        if now.duration_since(entry.0) >= Self::WINDOW {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+    }
+}

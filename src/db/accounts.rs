@@ -277,9 +277,9 @@ fn audit(
 /// the account is active, and the principal its tokens carry. Read with a
 /// connection; checked without one ([`authenticate`]), as hashing is slow.
 pub struct Credentials {
-    hash: String,
-    active: bool,
-    principal: Principal,
+    pub(crate) hash: String,
+    pub(crate) active: bool,
+    pub(crate) principal: Principal,
 }
 
 pub fn credentials(conn: &mut AnyConnection, name: &str) -> Result<Option<Credentials>, ApiError> {

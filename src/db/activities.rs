@@ -237,17 +237,14 @@ fn platform_of(
         .select(platforms::alliance_id)
         .first(conn)
         .optional()?;
+    // Another alliance's platform answers as an unknown one: the caller
+    // learns nothing of records outside the alliance it writes to.
     match owner {
         Some(a) if a == alliance.id => Ok(id.to_owned()),
-        Some(_) => Err(ApiError::invalid(
-            "platform_id",
-            "other_alliance",
-            format!("the platform `{id}` belongs to another alliance"),
-        )),
-        None => Err(ApiError::invalid(
+        _ => Err(ApiError::invalid(
             "platform_id",
             "not_found",
-            format!("there is no platform `{id}`"),
+            format!("this alliance has no platform `{id}`"),
         )),
     }
 }

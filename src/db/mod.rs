@@ -111,6 +111,19 @@ pub struct Manager {
     /// PostgreSQL cancels a statement that runs longer, and SQLite waits no
     /// longer for a lock (the request timeout).
     statement_timeout: Option<Duration>,
+    synchronous: SqliteSynchronous,
+}
+
+/// When SQLite makes a commit durable (`PRAGMA synchronous`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SqliteSynchronous {
+    /// Every acknowledged commit survives a power loss (the default: a
+    /// system of record acknowledges only what is durable).
+    #[default]
+    Full,
+    /// Faster commits in WAL mode; a power loss (not a process crash) can
+    /// lose the last commits that were acknowledged.
+    Normal,
 }
 
 impl Manager {
@@ -120,6 +133,7 @@ impl Manager {
             engine,
             target: target.to_owned(),
             statement_timeout: None,
+            synchronous: SqliteSynchronous::Full,
         }
     }
 }
@@ -147,9 +161,13 @@ impl ManageConnection for Manager {
                 let busy = self
                     .statement_timeout
                     .map_or(10_000, |l| l.as_millis().min(10_000));
+                let synchronous = match self.synchronous {
+                    SqliteSynchronous::Full => "FULL",
+                    SqliteSynchronous::Normal => "NORMAL",
+                };
                 c.batch_execute(&format!(
                     "PRAGMA busy_timeout = {busy}; PRAGMA foreign_keys = ON; \
-                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous};"
                 ))
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(AnyConnection::Sqlite(c))
@@ -197,7 +215,17 @@ pub struct Db {
     /// The pool's time limit for a read, and for a statement on PostgreSQL
     /// (see [`Db::for_requests`]).
     statement_timeout: Option<Duration>,
+    /// Until when (ms since the epoch) pooled connections are checked
+    /// before use: set when one was found lost, so after a database restart
+    /// the stale connections are dropped before a request meets them.
+    suspect_until: Arc<std::sync::atomic::AtomicI64>,
+    /// Opens connections outside the pool, for `/readyz`.
+    manager: Arc<Manager>,
 }
+
+/// How long a request waits for a pooled connection before its 503: long
+/// enough for a burst, short enough that a database outage is told at once.
+pub const POOL_WAIT: Duration = Duration::from_secs(2);
 
 impl Db {
     pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Db> {
@@ -207,9 +235,15 @@ impl Db {
     /// The pool that serves requests: on PostgreSQL a statement running
     /// past the request timeout is cancelled, so a request that timed out
     /// does not keep its connection busy.
-    pub fn for_requests(url: &str, pool_size: u32, timeout: Duration) -> anyhow::Result<Db> {
+    pub fn for_requests(
+        url: &str,
+        pool_size: u32,
+        timeout: Duration,
+        synchronous: SqliteSynchronous,
+    ) -> anyhow::Result<Db> {
         let manager = Manager {
             statement_timeout: Some(timeout),
+            synchronous,
             ..Manager::new(url)
         };
         Self::connect_with(manager, pool_size)
@@ -218,6 +252,12 @@ impl Db {
     fn connect_with(manager: Manager, pool_size: u32) -> anyhow::Result<Db> {
         let engine = manager.engine;
         let statement_timeout = manager.statement_timeout;
+        let probe = Manager {
+            engine: manager.engine,
+            target: manager.target.clone(),
+            statement_timeout: Some(Duration::from_secs(2)),
+            synchronous: manager.synchronous,
+        };
         // One connection first, outside the pool: a wrong URL fails now with
         // the engine's own message, not after the pool's retries time out.
         manager
@@ -226,7 +266,7 @@ impl Db {
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
             .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(10))
+            .connection_timeout(POOL_WAIT)
             // No `SELECT 1` before every use: it doubles the round trips of
             // a read. A connection that failed is dropped by `has_broken`.
             .test_on_check_out(false)
@@ -249,6 +289,8 @@ impl Db {
             committed: Arc::default(),
             pool_wait,
             statement_timeout,
+            suspect_until: Arc::default(),
+            manager: Arc::new(probe),
         })
     }
 
@@ -266,27 +308,71 @@ impl Db {
         self.pool.state()
     }
 
-    /// Whether the database answers a query now, waiting at most
-    /// `within` for a connection (`/readyz` must answer quickly when the
-    /// database is gone).
+    /// Whether the database answers a query now, within `within` whatever
+    /// the pool and the blocking threads are doing: a new connection on a
+    /// thread of its own (`/readyz` must tell an outage at once, not wait
+    /// behind the queries the outage holds up).
     pub async fn probe(&self, within: Duration) -> bool {
-        let pool = self.pool.clone();
-        actix_web::web::block(move || {
-            let mut conn = pool.get_timeout(within).ok()?;
-            conn.batch_execute("SELECT 1").ok()
-        })
-        .await
-        .ok()
-        .flatten()
-        .is_some()
+        let manager = self.manager.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name("alliance-probe".into())
+            .spawn(move || {
+                let answered = manager
+                    .connect()
+                    .and_then(|mut c| c.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError));
+                let _ = tx.send(answered.is_ok());
+            });
+        if spawned.is_err() {
+            return false;
+        }
+        matches!(actix_web::rt::time::timeout(within, rx).await, Ok(Ok(true)))
     }
 
-    /// A pooled connection, timing the wait.
+    /// A pooled connection, timing the wait. After a connection was found
+    /// lost, each is checked first and a dead one dropped, for a while.
     fn pooled(&self) -> Result<r2d2::PooledConnection<Manager>, ApiError> {
         let timer = self.pool_wait.start_timer();
-        let conn = self.pool.get();
+        let conn = self.checked_out();
         timer.observe_duration();
-        Ok(conn?)
+        if conn.is_err() {
+            self.suspect();
+        }
+        conn
+    }
+
+    fn checked_out(&self) -> Result<r2d2::PooledConnection<Manager>, ApiError> {
+        use std::sync::atomic::Ordering;
+        let now = chrono::Utc::now().timestamp_millis();
+        if self.suspect_until.load(Ordering::Relaxed) < now {
+            return Ok(self.pool.get()?);
+        }
+        for _ in 0..=self.pool.max_size() {
+            let mut conn = self.pool.get()?;
+            if conn.batch_execute("SELECT 1").is_ok() {
+                return Ok(conn);
+            }
+            // Dropped: `has_broken` sees it dead and the pool discards it.
+        }
+        Ok(self.pool.get()?)
+    }
+
+    /// Marks the pool's connections as doubtful for the next ten seconds.
+    fn suspect(&self) {
+        let until = chrono::Utc::now().timestamp_millis() + 10_000;
+        self.suspect_until
+            .store(until, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Notes a lost connection behind a failed query.
+    fn after<T>(&self, conn: &mut AnyConnection, result: &Result<T, ApiError>) {
+        let broken = match conn {
+            AnyConnection::Postgresql(c) => c.is_broken(),
+            AnyConnection::Sqlite(c) => c.is_broken(),
+        };
+        if result.is_err() && broken {
+            self.suspect();
+        }
     }
 
     /// A connection for the command line and tests (blocking).
@@ -334,7 +420,12 @@ impl Db {
         F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
     {
         let db = self.clone();
-        let read = actix_web::web::block(move || f(&mut *db.pooled()?));
+        let read = actix_web::web::block(move || {
+            let mut conn = db.pooled()?;
+            let result = f(&mut conn);
+            db.after(&mut conn, &result);
+            result
+        });
         match self.statement_timeout {
             None => read.await?,
             Some(limit) => actix_web::rt::time::timeout(limit, read)
@@ -402,6 +493,7 @@ impl Db {
             Engine::Postgres => None,
         };
         let mut conn = self.pooled()?;
+        let mut body_done = false;
         let result = conn.transaction(|conn| {
             let conn: &mut AnyConnection = conn;
             if let AnyConnection::Postgresql(pg) = conn {
@@ -411,12 +503,21 @@ impl Db {
                 // can never miss an event that commits later. Held to commit.
                 diesel::sql_query("SELECT pg_advisory_xact_lock(7311)").execute(pg)?;
             }
-            f(&mut Tx::new(conn, principal))
+            let done = f(&mut Tx::new(conn, principal));
+            body_done = done.is_ok();
+            done
         });
-        if result.is_ok() {
-            self.committed.notify_waiters();
+        self.after(&mut conn, &result);
+        match result {
+            Ok(value) => {
+                self.committed.notify_waiters();
+                Ok(value)
+            }
+            // Every statement succeeded and COMMIT was sent, but its answer
+            // was lost: the change may or may not have been kept.
+            Err(ApiError::Unavailable(why)) if body_done => Err(ApiError::OutcomeUnknown(why)),
+            Err(e) => Err(e),
         }
-        result
     }
 
     /// Runs bookkeeping that changes no record (the webhook queue) in one
@@ -434,8 +535,9 @@ impl Db {
                 Engine::Postgres => None,
             };
             let mut conn = db.pooled()?;
-            let conn: &mut AnyConnection = &mut conn;
-            conn.transaction(f)
+            let result = (&mut *conn as &mut AnyConnection).transaction(f);
+            db.after(&mut conn, &result);
+            result
         })
         .await?
     }

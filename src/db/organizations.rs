@@ -396,6 +396,12 @@ fn registered(tx: &Tx<'_>, new: NewOrganization) -> Result<Organization, ApiErro
     if !own {
         tx.principal
             .ensure_role(&[Role::Admin, Role::Secretariat], "register organizations")?;
+    } else if new.certification.is_some() || !new.former_names.is_empty() {
+        // What a member may not change later, it may not set at the start.
+        return Err(ApiError::Forbidden(
+            "secretariat-owned field(s) a member token cannot set: certification, former_names"
+                .into(),
+        ));
     }
     let now = utc(tx.now());
     let org = Organization {
@@ -420,7 +426,10 @@ fn registered(tx: &Tx<'_>, new: NewOrganization) -> Result<Organization, ApiErro
 }
 
 /// Who may change an organisation: an admin; its own member token; a
-/// secretariat of an alliance it currently belongs to.
+/// secretariat whose token covers every alliance it currently belongs to.
+/// A record several alliances share belongs to none of them alone, so one
+/// secretariat cannot take it over by admitting it (README, "Shared
+/// records").
 fn ensure_editor(tx: &mut Tx<'_>, org: &Organization) -> Result<(), ApiError> {
     let p = tx.principal;
     match p.role {
@@ -439,13 +448,24 @@ fn ensure_editor(tx: &mut Tx<'_>, org: &Organization) -> Result<(), ApiError> {
                 .filter(memberships::status.ne("left"))
                 .select((alliances::id, alliances::slug))
                 .load(tx.conn)?;
-            if scope.iter().any(|(id, slug)| p.covers_alliance(id, slug)) {
-                Ok(())
-            } else {
+            let outside: Vec<&str> = scope
+                .iter()
+                .filter(|(id, slug)| !p.covers_alliance(id, slug))
+                .map(|(_, slug)| slug.as_str())
+                .collect();
+            if scope.is_empty() {
                 Err(ApiError::Forbidden(format!(
                     "`{}` is not a member of an alliance this token covers",
                     org.slug
                 )))
+            } else if !outside.is_empty() {
+                Err(ApiError::Forbidden(format!(
+                    "`{}` is also a member of {}: a record several alliances share is changed by an admin or by the organisation's own member token",
+                    org.slug,
+                    outside.join(", ")
+                )))
+            } else {
+                Ok(())
             }
         }
         Role::Member => Err(ApiError::Forbidden(
@@ -456,6 +476,9 @@ fn ensure_editor(tx: &mut Tx<'_>, org: &Organization) -> Result<(), ApiError> {
         ))),
     }
 }
+
+/// Former names kept on a record, as `domain::organization` lets a body set.
+const MAX_FORMER_NAMES: usize = 20;
 
 pub fn update(
     tx: &mut Tx<'_>,
@@ -476,7 +499,6 @@ fn update_inner(
     claimed: Option<&ExternalRef>,
 ) -> Result<Organization, ApiError> {
     let before = find(tx.conn, key)?;
-    ensure_editor(tx, &before)?;
     pre.check(&before)?;
     let mut after = before.clone();
     let explicit_former_names = patch.former_names.is_some();
@@ -486,10 +508,16 @@ fn update_inner(
             name_zh: before.name_zh.clone(),
             used_until: super::write::tianjin_today(),
         });
+        // As many as a body may set: the oldest go (the audit trail keeps them).
+        let excess = after.former_names.len().saturating_sub(MAX_FORMER_NAMES);
+        after.former_names.drain(..excess);
     }
+    // A change that changes nothing writes nothing and needs no editor
+    // (re-importing an export leaves shared records as they are).
     if unchanged(&before, &after) {
         return Ok(before);
     }
+    ensure_editor(tx, &before)?;
     if tx.principal.role == Role::Member {
         ensure_member_owned(&before, &after, claimed)?;
     }

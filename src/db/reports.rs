@@ -61,13 +61,14 @@ impl ReportRow {
     /// Why the year takes no writes, if it does not.
     fn lock(&self) -> Result<Option<String>, ApiError> {
         Ok(match self.status()? {
+            // Who approved is in the report, for those who may read it; a
+            // refusal names no one.
             ReportStatus::Approved => Some(format!(
-                "{} was approved on {} by {}; a reviewer must reopen it first",
+                "{} was approved on {}; a reviewer must reopen it first",
                 self.year,
                 self.approved_at
                     .map(|t| utc(t).to_rfc3339())
                     .unwrap_or_default(),
-                self.approved_by.as_deref().unwrap_or("?"),
             )),
             ReportStatus::Submitted => Some(format!(
                 "{} was submitted on {} and is under review; a reviewer must return it first",

@@ -141,3 +141,24 @@ pub fn alliance_ids(conn: &mut AnyConnection, keys: &[String]) -> Result<Vec<Str
         .select(alliances_table::id)
         .load(conn)?)
 }
+
+/// The alliances (ids) an organisation (id or slug) belongs to now: what a
+/// member token speaking for it may read, derived from the memberships,
+/// never from what the token or its account lists.
+pub fn member_alliances(
+    conn: &mut AnyConnection,
+    organization: &str,
+) -> Result<Vec<String>, ApiError> {
+    use crate::db::schema::{memberships, organizations};
+    Ok(memberships::table
+        .inner_join(organizations::table)
+        .filter(
+            organizations::id
+                .eq(organization)
+                .or(organizations::slug.eq(organization)),
+        )
+        .filter(memberships::status.ne("left"))
+        .select(memberships::alliance_id)
+        .distinct()
+        .load(conn)?)
+}

@@ -75,10 +75,29 @@ impl SubscriptionRow {
         })
     }
 
-    /// What the owner's token could read from the feed.
-    fn visibility(&self, conn: &mut AnyConnection) -> Result<Visibility, ApiError> {
+    /// What the owner may read from the feed now, or `None` when it may
+    /// read nothing. A subscription an account made follows the account:
+    /// disabled, nothing; narrowed, the narrower scope; a member account,
+    /// the alliances its organisation belongs to now. Other owners (tokens
+    /// from the command line) keep the scope their token had.
+    fn visibility(&self, conn: &mut AnyConnection) -> Result<Option<Visibility>, ApiError> {
+        if let Some(name) = self.owner_subject.strip_prefix("account:") {
+            let Some(account) = super::accounts::credentials(conn, name)? else {
+                return Ok(None);
+            };
+            if !account.active {
+                return Ok(None);
+            }
+            let owner = account.principal;
+            let alliances = match (owner.role, &owner.organization) {
+                (Role::Member, Some(org)) => super::visibility::member_alliances(conn, org)?,
+                (Role::Member, None) => vec![],
+                _ => owner.alliances.clone(),
+            };
+            return Visibility::of(conn, owner.role, &alliances).map(Some);
+        }
         let role: Role = stored("owner_role", self.owner_role.parse())?;
-        Visibility::of(conn, role, &split_list(&self.owner_alliances))
+        Visibility::of(conn, role, &split_list(&self.owner_alliances)).map(Some)
     }
 }
 
@@ -190,8 +209,12 @@ fn find_row(
     if !caller.is_admin() {
         query = query
             .filter(webhook_subscriptions::owner_subject.eq(caller.subject.clone()))
-            .filter(webhook_subscriptions::owner_role.eq(caller.role.as_str()))
-            .filter(webhook_subscriptions::owner_alliances.eq(caller.scope_list()));
+            .filter(webhook_subscriptions::owner_role.eq(caller.role.as_str()));
+        // A member's alliances follow its organisation's memberships, so only
+        // a secretariat's (typed) scope is part of who owns a subscription.
+        if caller.role != Role::Member {
+            query = query.filter(webhook_subscriptions::owner_alliances.eq(caller.scope_list()));
+        }
     }
     query
         .first(conn)
@@ -221,8 +244,12 @@ pub fn list(
     if !caller.is_admin() {
         query = query
             .filter(webhook_subscriptions::owner_subject.eq(caller.subject.clone()))
-            .filter(webhook_subscriptions::owner_role.eq(caller.role.as_str()))
-            .filter(webhook_subscriptions::owner_alliances.eq(caller.scope_list()));
+            .filter(webhook_subscriptions::owner_role.eq(caller.role.as_str()));
+        // A member's alliances follow its organisation's memberships, so only
+        // a secretariat's (typed) scope is part of who owns a subscription.
+        if caller.role != Role::Member {
+            query = query.filter(webhook_subscriptions::owner_alliances.eq(caller.scope_list()));
+        }
     }
     if let Some(after) = &page.after {
         query = query.filter(webhook_subscriptions::id.gt(after.clone()));
@@ -500,7 +527,16 @@ pub fn redeliver(
 ) -> Result<WebhookDelivery, ApiError> {
     let caller = tx.principal.clone();
     let sub = find_row(tx.conn, &caller, subscription)?;
-    let visibility = sub.visibility(tx.conn)?;
+    let no_event = || {
+        ApiError::invalid(
+            "event",
+            "unknown",
+            format!(
+                "there is no event {event_seq} this subscription may see (events older than the retention window are gone)"
+            ),
+        )
+    };
+    let visibility = sub.visibility(tx.conn)?.ok_or_else(no_event)?;
     let event = changes::read(
         tx.conn,
         &FeedQuery {
@@ -514,15 +550,7 @@ pub fn redeliver(
     )
     .ok()
     .and_then(|rows| rows.into_iter().next())
-    .ok_or_else(|| {
-        ApiError::invalid(
-            "event",
-            "unknown",
-            format!(
-                "there is no event {event_seq} this subscription may see (events older than the retention window are gone)"
-            ),
-        )
-    })?;
+    .ok_or_else(no_event)?;
     let row = new_delivery(&sub.id, &event, tx.now(), retry_window)?;
     diesel::insert_into(webhook_deliveries::table)
         .values(&row)
@@ -564,13 +592,25 @@ pub fn queue_new_events(
         // so every event up to `head` is committed: passing over the ones
         // the filter skips cannot skip a late commit.
         let after = sub.event_cursor.max(changes::pruned_through(conn)?);
+        // An owner that may read nothing now (a disabled account) is sent
+        // nothing: its cursor passes what it may not have.
+        let Some(visibility) = sub.visibility(conn)? else {
+            diesel::update(
+                webhook_subscriptions::table
+                    .filter(webhook_subscriptions::id.eq(&sub.id))
+                    .filter(webhook_subscriptions::event_cursor.eq(sub.event_cursor)),
+            )
+            .set(webhook_subscriptions::event_cursor.eq(head))
+            .execute(conn)?;
+            continue;
+        };
         let query = FeedQuery {
             after,
             until: Some(head),
             limit: QUEUE_BATCH,
             types: split_list(&sub.event_types),
             alliance_id: sub.alliance_id.clone(),
-            visibility: sub.visibility(conn)?,
+            visibility,
         };
         let events = changes::read(conn, &query)?;
         let full = events.len() as i64 == QUEUE_BATCH;

@@ -103,7 +103,9 @@ pub fn attainment(
         KpiDirection::Decrease if a > 0.0 => t / a,
         _ => return None,
     };
-    Some((ratio * 10_000.0).round() / 10_000.0)
+    // `+ 0.0` turns a negative zero (an actual of -0 entered or summed)
+    // into the zero every other view shows.
+    Some((ratio * 10_000.0).round() / 10_000.0 + 0.0)
 }
 
 /// Whether the target is met, honouring direction; `None` without both figures.
@@ -469,6 +471,8 @@ mod tests {
         assert_eq!(attainment(Decrease, Some(5.0), Some(4.0)), Some(1.25));
         assert_eq!(attainment(Decrease, Some(5.0), Some(0.0)), None);
         assert_eq!(attainment(Increase, None, Some(1.0)), None);
+        let zero = attainment(Increase, Some(1.0), Some(-0.0)).unwrap();
+        assert!(zero == 0.0 && zero.is_sign_positive(), "{zero}");
         assert_eq!(attained(Decrease, Some(5.0), Some(0.0)), Some(true));
         assert_eq!(attained(Increase, Some(5.0), Some(4.0)), Some(false));
     }
