@@ -201,6 +201,32 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(len(xs) * p))] * 1000
 
 
+def flood_during(reads_seconds, body_of, path):
+    """Reads timed while 100 threads send `body_of(i)` to `path`."""
+    done, answers = threading.Event(), []
+
+    def flood(n):
+        i = 0
+        while not done.is_set():
+            i += 1
+            try:
+                status, _, _ = request("POST", path, body=body_of(n, i),
+                                       content_type="application/x-www-form-urlencoded", timeout=30)
+                answers.append(status)
+            except OSError:
+                answers.append(0)
+
+    flooders = [threading.Thread(target=flood, args=(n,)) for n in range(100)]
+    for f in flooders:
+        f.start()
+    time.sleep(1)
+    during = timed_reads(reads_seconds, VIEWER)
+    done.set()
+    for f in flooders:
+        f.join()
+    return during, {s: answers.count(s) for s in sorted(set(answers))}
+
+
 def secret_flood():
     status, data, _ = request(
         "POST",
@@ -211,34 +237,20 @@ def secret_flood():
     )
     assert status == 201, data
     client_id = json.loads(data)["name"]
-    baseline = timed_reads(5, VIEWER)
-    done, refused = threading.Event(), []
-
-    def flood():
-        while not done.is_set():
-            body = f"grant_type=client_credentials&client_id={client_id}&client_secret=wrong".encode()
-            try:
-                status, _, _ = request("POST", "/api/v1/auth/token", body=body,
-                                       content_type="application/x-www-form-urlencoded", timeout=30)
-                refused.append(status)
-            except OSError:
-                refused.append(0)
-
-    flooders = [threading.Thread(target=flood) for _ in range(100)]
-    for f in flooders:
-        f.start()
-    time.sleep(1)
-    during = timed_reads(10, VIEWER)
-    done.set()
-    for f in flooders:
-        f.join()
-    counts = {s: refused.count(s) for s in sorted(set(refused))}
-    print(
-        f"\nreads of GET /alliances/teda-biomedicine: alone p50 {pct(baseline, .5):.1f} ms, "
-        f"p99 {pct(baseline, .99):.1f} ms ({len(baseline)} reads); during 100 concurrent wrong secrets "
-        f"p50 {pct(during, .5):.1f} ms, p99 {pct(during, .99):.1f} ms ({len(during)} reads); "
-        f"token answers {counts}"
-    )
+    print("\n| reads of GET /alliances/teda-biomedicine | p50 | p99 | reads | flood answers |")
+    print("|---|---|---|---|---|")
+    alone = timed_reads(5, VIEWER)
+    print(f"| alone | {pct(alone, .5):.1f} ms | {pct(alone, .99):.1f} ms | {len(alone)} | — |")
+    for what, body in [
+        ("100 clients sending the baseline's cost: an unknown grant (400, no hash)",
+         lambda n, i: b"grant_type=password&client_id=x&client_secret=y"),
+        ("100 clients guessing one account's secret",
+         lambda n, i: f"grant_type=client_credentials&client_id={client_id}&client_secret=wrong".encode()),
+        ("100 clients, each wrong secret for a new client id (a hash each)",
+         lambda n, i: f"grant_type=client_credentials&client_id=nobody-{n}-{i}&client_secret=wrong".encode()),
+    ]:
+        during, answers = flood_during(10, body, "/api/v1/auth/token")
+        print(f"| {what} | {pct(during, .5):.1f} ms | {pct(during, .99):.1f} ms | {len(during)} | {answers} |")
 
 
 if __name__ == "__main__":

@@ -31,10 +31,17 @@ pub static UPLOADS: Pool = Pool {
 };
 
 /// Hashing and checking account secrets (argon2id, ~19 MiB and tens of
-/// milliseconds each), apart from uploads so neither starves the other.
+/// milliseconds each), apart from uploads so neither starves the other,
+/// and on half the cores, so a flood of wrong secrets leaves the others to
+/// the requests that read and write.
 pub static SECRETS: Pool = Pool {
-    slots: LazyLock::new(one_per_core),
+    slots: LazyLock::new(half_the_cores),
 };
+
+fn half_the_cores() -> Arc<Semaphore> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    Arc::new(Semaphore::new((cores / 2).max(1)))
+}
 
 /// A job that panicked: the input made a library fail (the caller says
 /// what that means for its request).

@@ -277,6 +277,32 @@ async fn validation_comes_after_authorisation(app: TestApp) {
         )
         .await;
     res.problem(403);
+    // A record named by its own id, of another alliance: as unknown (404),
+    // before its invalid body is looked at.
+    let platform = app
+        .get("/api/v1/alliances/teda-biomedicine/platforms", &app.admin())
+        .await
+        .json()["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dongjiang = app.token_for(Role::Secretariat, &["dongjiang-digital-economy"], None);
+    let res = app
+        .patch(
+            &format!("/api/v1/platforms/{platform}"),
+            &dongjiang,
+            &json!({"status": "no-such-status", "unknown": 1}),
+        )
+        .await;
+    res.problem(404);
+    let res = app
+        .patch(
+            &format!("/api/v1/platforms/{platform}"),
+            &teda_secretariat(&app),
+            &json!({"status": "no-such-status"}),
+        )
+        .await;
+    res.problem(422);
 }
 
 /// Two secretariat tokens share a subject (as every CLI token of a role
@@ -1003,3 +1029,56 @@ on_both_engines!(
     a_disabled_accounts_subscriptions_stop,
     internal_targets_in_ipv6_spellings_are_refused,
 );
+
+/// A write whose COMMIT is not answered — here PostgreSQL ends the
+/// connection while committing (a deferred trigger terminates its own
+/// backend) — is told as "outcome unknown", not as a plain 503; a retry with
+/// the same Idempotency-Key then does the write once. PostgreSQL only: an
+/// embedded SQLite has no connection to lose.
+#[actix_web::test]
+async fn postgres_a_lost_commit_is_an_unknown_outcome() {
+    let Some(app) = TestApp::spawn(common::Engine::Postgres).await else {
+        return;
+    };
+    use diesel::connection::SimpleConnection;
+    app.conn()
+        .batch_execute(
+            "CREATE FUNCTION lose_the_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$;
+             CREATE CONSTRAINT TRIGGER lose_the_commit AFTER INSERT ON organizations
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION lose_the_commit();",
+        )
+        .unwrap();
+    let create = || {
+        app.send(
+            app.client
+                .post(app.url("/api/v1/organizations"))
+                .bearer_auth(app.admin())
+                .insert_header(("Idempotency-Key", "lost-commit-1"))
+                .content_type("application/json"),
+            Some(
+                serde_json::to_vec(
+                    &json!({"slug": "lost-commit-co", "kind": "enterprise", "name_zh": "提交丢失公司"}),
+                )
+                .unwrap(),
+            ),
+        )
+    };
+    let res = create().await;
+    let problem = res.problem(503);
+    assert_eq!(problem["type"], "/problems/outcome-unknown", "{problem}");
+    assert!(res.header("retry-after").is_some());
+    app.conn()
+        .batch_execute("DROP TRIGGER lose_the_commit ON organizations")
+        .unwrap();
+    let again = create().await;
+    assert_eq!(again.status, 201, "{}", again.text());
+    let again = create().await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    let count: i64 = organizations::table
+        .filter(organizations::slug.eq("lost-commit-co"))
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(count, 1);
+}

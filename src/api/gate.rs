@@ -101,35 +101,76 @@ async fn decide(req: &ServiceRequest) -> Result<(), ApiError> {
     if inside == outside {
         return refuse(inside, by_role);
     }
-    if access.scope != Scope::Alliance || !pattern.starts_with(ALLIANCE_PATH) {
-        return Ok(());
-    }
-    let key = req
-        .path()
-        .strip_prefix("/api/v1/alliances/")
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_default()
-        .to_owned();
     let by_scope = |key: &str| format!("this token does not cover the alliance `{key}`");
-    if caller.alliances.contains(&key) {
-        return refuse(inside, || by_scope(&key));
-    }
-    // The token may name the alliance by its other key (id for slug).
-    let Some(db) = req.app_data::<web::Data<Db>>() else {
+    let Some(db) = req.app_data::<web::Data<Db>>().cloned() else {
         return Ok(());
     };
-    let found = {
-        let key = key.clone();
-        db.read(move |c| crate::db::alliances::find(c, &key)).await
+    let segments: Vec<&str> = req
+        .path()
+        .trim_start_matches("/api/v1/")
+        .split('/')
+        .collect();
+    let (Some(kind), Some(key)) = (segments.first(), segments.get(1)) else {
+        return Ok(());
     };
-    match found {
-        Ok(alliance) => {
-            let covered = caller.covers_alliance(&alliance.id, alliance.slug.as_str());
-            refuse(if covered { inside } else { outside }, || by_scope(&key))
+    let (kind, key) = ((*kind).to_owned(), (*key).to_owned());
+    match access.scope {
+        // The alliance is in the path.
+        Scope::Alliance if pattern.starts_with(ALLIANCE_PATH) => {
+            if caller.alliances.contains(&key) {
+                return refuse(inside, || by_scope(&key));
+            }
+            // The token may name the alliance by its other key (id for slug).
+            let found = {
+                let key = key.clone();
+                db.read(move |c| crate::db::alliances::find(c, &key)).await
+            };
+            match found {
+                Ok(alliance) => {
+                    let covered = caller.covers_alliance(&alliance.id, alliance.slug.as_str());
+                    refuse(if covered { inside } else { outside }, || by_scope(&key))
+                }
+                // An unknown alliance is the handler's 404.
+                Err(ApiError::NotFound(_)) => Ok(()),
+                Err(e) => Err(e),
+            }
         }
-        // An unknown alliance is the handler's 404.
-        Err(ApiError::NotFound(_)) => Ok(()),
-        Err(e) => Err(e),
+        // A record named by its own id: its alliance decides.
+        Scope::Alliance => {
+            let found = db
+                .read(move |c| {
+                    let Some(id) = crate::db::visibility::alliance_of_record(c, &kind, &key)?
+                    else {
+                        return Ok(None);
+                    };
+                    crate::db::alliances::find(c, &id).map(Some)
+                })
+                .await?;
+            match found {
+                Some(alliance) => {
+                    let covered = caller.covers_alliance(&alliance.id, alliance.slug.as_str());
+                    refuse(if covered { inside } else { outside }, || {
+                        by_scope(alliance.slug.as_str())
+                    })
+                }
+                None => Ok(()),
+            }
+        }
+        // A subscription: the caller's own, or as if there were none.
+        Scope::Owner if kind == "webhooks" => {
+            let caller = caller.clone();
+            let mine = db
+                .read(move |c| match crate::db::webhooks::find(c, &caller, &key) {
+                    Ok(_) => Ok(true),
+                    Err(ApiError::NotFound(_)) => Ok(false),
+                    Err(e) => Err(e),
+                })
+                .await?;
+            refuse(if mine { inside } else { outside }, || {
+                "this subscription is not this token's".to_owned()
+            })
+        }
+        _ => Ok(()),
     }
 }
 

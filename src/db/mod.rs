@@ -188,6 +188,21 @@ impl ManageConnection for Manager {
     }
 }
 
+/// Marks a connection that no longer answers as broken, so the pool drops
+/// it instead of handing it out again (diesel calls a connection broken only
+/// when its transaction state is).
+fn discard(conn: &mut AnyConnection) {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    match conn {
+        AnyConnection::Postgresql(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).set_in_error()
+        }
+        AnyConnection::Sqlite(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).set_in_error()
+        }
+    }
+}
+
 /// The PostgreSQL setting for a statement time limit (0: none).
 fn statement_timeout(limit: Option<Duration>) -> String {
     format!(
@@ -219,6 +234,10 @@ pub struct Db {
     /// before use: set when one was found lost, so after a database restart
     /// the stale connections are dropped before a request meets them.
     suspect_until: Arc<std::sync::atomic::AtomicI64>,
+    /// When (ms since the epoch) a query last succeeded: a pool that has
+    /// been quiet for a second checks a connection before using it, so the
+    /// first request after a database restart does not meet a dead one.
+    last_ok: Arc<std::sync::atomic::AtomicI64>,
     /// Opens connections outside the pool, for `/readyz`.
     manager: Arc<Manager>,
 }
@@ -290,6 +309,7 @@ impl Db {
             pool_wait,
             statement_timeout,
             suspect_until: Arc::default(),
+            last_ok: Arc::default(),
             manager: Arc::new(probe),
         })
     }
@@ -344,7 +364,8 @@ impl Db {
     fn checked_out(&self) -> Result<r2d2::PooledConnection<Manager>, ApiError> {
         use std::sync::atomic::Ordering;
         let now = chrono::Utc::now().timestamp_millis();
-        if self.suspect_until.load(Ordering::Relaxed) < now {
+        let busy = now - self.last_ok.load(Ordering::Relaxed) < 1_000;
+        if busy && self.suspect_until.load(Ordering::Relaxed) < now {
             return Ok(self.pool.get()?);
         }
         for _ in 0..=self.pool.max_size() {
@@ -352,7 +373,7 @@ impl Db {
             if conn.batch_execute("SELECT 1").is_ok() {
                 return Ok(conn);
             }
-            // Dropped: `has_broken` sees it dead and the pool discards it.
+            discard(&mut conn);
         }
         Ok(self.pool.get()?)
     }
@@ -364,14 +385,27 @@ impl Db {
             .store(until, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Notes a lost connection behind a failed query.
+    /// Notes a lost connection behind a failed query: the connection is
+    /// discarded, and the others are checked for a while.
     fn after<T>(&self, conn: &mut AnyConnection, result: &Result<T, ApiError>) {
+        let unavailable = matches!(
+            result,
+            Err(ApiError::Unavailable(_) | ApiError::OutcomeUnknown(_))
+        );
+        if unavailable && conn.batch_execute("SELECT 1").is_err() {
+            discard(conn);
+        }
         let broken = match conn {
             AnyConnection::Postgresql(c) => c.is_broken(),
             AnyConnection::Sqlite(c) => c.is_broken(),
         };
         if result.is_err() && broken {
             self.suspect();
+        } else if !broken {
+            self.last_ok.store(
+                chrono::Utc::now().timestamp_millis(),
+                std::sync::atomic::Ordering::Relaxed,
+            );
         }
     }
 

@@ -162,3 +162,37 @@ pub fn member_alliances(
         .distinct()
         .load(conn)?)
 }
+
+/// The alliance (id) of a record that a path names by its own id — `kind`
+/// is the path's collection (`platforms`, `activities`, `council-seats`,
+/// `memberships`) — or `None` when there is no such record or collection.
+pub fn alliance_of_record(
+    conn: &mut AnyConnection,
+    kind: &str,
+    id: &str,
+) -> Result<Option<String>, ApiError> {
+    use crate::db::schema::{activities, council_seats, memberships, platforms};
+    Ok(match kind {
+        "activities" => activities::table
+            .filter(activities::id.eq(id))
+            .select(activities::alliance_id)
+            .first(conn)
+            .optional()?,
+        "council-seats" => council_seats::table
+            .filter(council_seats::id.eq(id))
+            .select(council_seats::alliance_id)
+            .first(conn)
+            .optional()?,
+        "memberships" => memberships::table
+            .filter(memberships::id.eq(id))
+            .select(memberships::alliance_id)
+            .first(conn)
+            .optional()?,
+        "platforms" => platforms::table
+            .filter(platforms::id.eq(id))
+            .select(platforms::alliance_id)
+            .first(conn)
+            .optional()?,
+        _ => None,
+    })
+}
