@@ -117,7 +117,18 @@ pub fn read(format: Format, bytes: &[u8], bounds: &Bounds) -> Result<Sheet, Read
     let mut lines = Lines::new(bounds);
     match format {
         Format::Csv => read_csv(bytes, &mut lines)?,
-        Format::Xlsx => read_xlsx(bytes, &mut lines)?,
+        // calamine panics on some malformed workbooks (a shared-string index
+        // past the table, found by examples/fuzz_tabular.rs): such a file is
+        // unreadable, not a crash.
+        Format::Xlsx => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            read_xlsx(bytes, &mut lines)
+        }))
+        .unwrap_or_else(|_| {
+            Err(ReadError::Unreadable(
+                "the workbook is malformed: a cell refers to something the file does not hold"
+                    .into(),
+            ))
+        })?,
     }
     lines.finish()
 }
@@ -534,6 +545,13 @@ mod tests {
         );
         assert_eq!(back.rows[2].cells[0].chars().count(), MAX_CELL_CHARS);
         assert!(back.rows[2].cells[0].ends_with('…'));
+    }
+
+    #[test]
+    fn a_workbook_that_makes_calamine_panic_is_unreadable() {
+        let book = include_bytes!("../tests/fixtures/xlsx/shared-string-out-of-range.xlsx");
+        let e = read(Format::Xlsx, book, &IMPORT_BOUNDS).unwrap_err();
+        assert!(matches!(e, ReadError::Unreadable(_)), "{e}");
     }
 
     #[test]
