@@ -244,7 +244,7 @@ pub struct Db {
 
 /// How long a request waits for a pooled connection before its 503: long
 /// enough for a burst, short enough that a database outage is told at once.
-pub const POOL_WAIT: Duration = Duration::from_secs(2);
+pub const POOL_WAIT: Duration = Duration::from_millis(1_500);
 
 impl Db {
     pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Db> {
