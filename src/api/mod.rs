@@ -158,7 +158,10 @@ const PROBLEMS: &[(&str, &str)] = &[
         "429",
         "Past the token's or the address's rate limit; retry after `Retry-After` seconds",
     ),
-    ("503", "The database is not reachable or is busy; retry"),
+    (
+        "503",
+        "The database is not reachable or is busy; retry after `Retry-After` seconds. Type `/problems/outcome-unknown`: a write's COMMIT went unanswered and it may have been kept; read the resource again, or retry with the same `Idempotency-Key`",
+    ),
 ];
 
 impl Modify for Conventions {
