@@ -18,23 +18,24 @@ fn command(db: &std::path::Path, args: &[&str]) -> Command {
     cmd
 }
 
-#[actix_web::test]
-async fn sigterm_under_load_answers_every_accepted_request() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("shutdown.db");
+/// The binary serving a new SQLite store on a free port, once ready: the
+/// process, its base URL, a client and a viewer token.
+async fn serve(
+    db: &std::path::Path,
+    workers: &str,
+    timeout: Duration,
+) -> (Process, String, awc::Client, String) {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let server = command(&db, &["serve"])
+    let server = command(db, &["serve"])
         .env("ALLIANCE_ADDR", format!("127.0.0.1:{port}"))
-        .env("ALLIANCE_WORKERS", "2")
+        .env("ALLIANCE_WORKERS", workers)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut server = Process(server);
-    let client = awc::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .finish();
+    let server = Process(server);
+    let client = awc::Client::builder().timeout(timeout).finish();
     let started = Instant::now();
     loop {
         if let Ok(res) = client.get(format!("{base}/readyz")).send().await
@@ -46,7 +47,7 @@ async fn sigterm_under_load_answers_every_accepted_request() {
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     }
     let token = String::from_utf8(
-        command(&db, &["token", "--role", "viewer"])
+        command(db, &["token", "--role", "viewer"])
             .output()
             .unwrap()
             .stdout,
@@ -54,6 +55,14 @@ async fn sigterm_under_load_answers_every_accepted_request() {
     .unwrap()
     .trim()
     .to_owned();
+    (server, base, client, token)
+}
+
+#[actix_web::test]
+async fn sigterm_under_load_answers_every_accepted_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shutdown.db");
+    let (mut server, base, client, token) = serve(&db, "2", Duration::from_secs(20)).await;
 
     // Long-polls of the change feed: in flight when the signal comes.
     let head = client
@@ -147,37 +156,7 @@ async fn sigterm_under_load_answers_every_accepted_request() {
 async fn sigterm_answers_parked_long_polls_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("long-poll.db");
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let server = command(&db, &["serve"])
-        .env("ALLIANCE_ADDR", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut server = Process(server);
-    let client = awc::Client::builder()
-        .timeout(Duration::from_secs(40))
-        .finish();
-    let started = Instant::now();
-    loop {
-        if let Ok(res) = client.get(format!("{base}/readyz")).send().await
-            && res.status() == 200
-        {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "never ready");
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
-    let token = String::from_utf8(
-        command(&db, &["token", "--role", "viewer"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap()
-    .trim()
-    .to_owned();
+    let (mut server, base, client, token) = serve(&db, "1", Duration::from_secs(40)).await;
     let head: serde_json::Value = client
         .get(format!("{base}/api/v1/changes?limit=1000"))
         .bearer_auth(&token)
