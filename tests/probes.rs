@@ -983,31 +983,6 @@ async fn a_disabled_accounts_subscriptions_stop(app: TestApp) {
     );
 }
 
-/// IPv6 spellings of internal IPv4 addresses are refused as targets, and the
-/// refusal names no address.
-async fn internal_targets_in_ipv6_spellings_are_refused(app: TestApp) {
-    for url in [
-        "http://[::ffff:0:127.0.0.1]:9/hook",
-        "http://[2002:7f00:1::]/hook",
-        "http://[2002:a00:1::1]/hook",
-    ] {
-        let res = app
-            .post("/api/v1/webhooks", &app.admin(), &json!({"url": url}))
-            .await;
-        res.problem(422);
-        assert_eq!(
-            res.field_errors(),
-            vec![("url".to_owned(), "forbidden_target".to_owned())],
-            "{url}"
-        );
-        assert!(
-            res.text().contains("not a public address"),
-            "{}",
-            res.text()
-        );
-    }
-}
-
 on_both_engines!(
     hostile_spreadsheets_are_refused_quickly,
     conflict_lists_are_cut_and_counted,
@@ -1027,7 +1002,6 @@ on_both_engines!(
     acknowledged_commits_are_durable,
     wrong_secrets_are_limited_per_client_id,
     a_disabled_accounts_subscriptions_stop,
-    internal_targets_in_ipv6_spellings_are_refused,
 );
 
 /// A write whose COMMIT is not answered — here PostgreSQL ends the

@@ -431,6 +431,10 @@ async fn internal_targets_are_refused_by_default(app: TestApp) {
         "http://10.0.0.8/hook",
         "http://[::1]:8080/hook",
         "http://192.168.1.20/hook",
+        // IPv6 spellings of internal IPv4 addresses.
+        "http://[::ffff:0:127.0.0.1]:9/hook",
+        "http://[2002:7f00:1::]/hook",
+        "http://[2002:a00:1::1]/hook",
     ] {
         let res = app
             .post("/api/v1/webhooks", &app.admin(), &json!({"url": url}))
@@ -440,6 +444,12 @@ async fn internal_targets_are_refused_by_default(app: TestApp) {
             res.field_errors(),
             vec![("url".to_owned(), "forbidden_target".to_owned())],
             "{url}"
+        );
+        // The refusal names no address.
+        assert!(
+            res.text().contains("not a public address"),
+            "{}",
+            res.text()
         );
     }
     let res = app
