@@ -178,7 +178,7 @@ impl Config {
             jwt_previous_secrets: vec![],
             cors_origins: vec![],
             token_ttl_seconds: 900,
-            // Tests make many requests quickly; tests/limits.rs sets its own.
+            // Tests make many requests quickly; tests/api/limits.rs sets its own.
             rate_limit_per_token: 0,
             rate_limit_per_address: 0,
             jwt_signing_key: None,

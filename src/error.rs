@@ -33,7 +33,7 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     /// For a rejected import: the whole report of what it found.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub report: Option<Box<crate::import::ImportReport>>,
+    pub report: Option<Box<crate::domain::import_report::ImportReport>>,
     /// The request's id (also the `Request-Id` header), to quote to the
     /// operator; the service's log line for the request carries it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -120,7 +120,7 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     /// An import with rejected rows: nothing was written.
     #[error("{} problem(s) in the file; nothing was written", .0.conflict_count())]
-    ImportRejected(Box<crate::import::ImportReport>),
+    ImportRejected(Box<crate::domain::import_report::ImportReport>),
     #[error("{0}")]
     Unavailable(String),
     /// A write whose COMMIT was sent but not answered (the connection

@@ -16,6 +16,7 @@ pub mod heavy;
 pub mod import;
 pub mod report;
 pub mod seed;
+pub mod service;
 pub mod shutdown;
 pub mod sync;
 pub mod tabular;

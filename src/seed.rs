@@ -11,10 +11,7 @@ use serde::Deserialize;
 
 use crate::auth::Principal;
 use crate::db::schema::alliances as alliance_rows;
-use crate::db::write::Precondition;
-use crate::db::{
-    Db, Tx, activities, alliances, kpis, memberships, organizations, platforms, reports,
-};
+use crate::db::{Db, alliances, kpis, organizations, reports};
 use crate::domain::activity::NewActivity;
 use crate::domain::alliance::{AllianceKind, NewAlliance, Sector};
 use crate::domain::kpi::{KpiValueType, NewKpiDefinition};
@@ -24,6 +21,7 @@ use crate::domain::platform::{NewPlatform, PlatformKind, PlatformStatus};
 use crate::domain::report::{KpiEntry, KpiYearInput, ReportAction};
 use crate::domain::{Name, Slug};
 use crate::error::ApiError;
+use crate::service::{Precondition, Tx};
 
 /// The seed file, compiled in so the binary needs nothing beside it.
 pub const SEED_TOML: &str = include_str!("../data/seed/alliances.toml");
@@ -189,10 +187,10 @@ pub fn load_with(db: &Db, demo_figures: bool) -> anyhow::Result<SeedReport> {
     let catalogue: KpiFile = toml::from_str(KPI_TOML)?;
     let demo: DemoYears = toml::from_str(DEMO_YEARS_TOML)?;
     let principal = Principal::system("seed");
-    db.write_blocking(&principal, |tx| {
+    crate::service::write_blocking(db, &principal, |tx| {
         let mut report = apply(tx, &file)?;
         for kpi in &catalogue.kpis {
-            match kpis::create(tx, kpi.clone()) {
+            match crate::service::kpis::create(tx, kpi.clone()) {
                 Ok(_) => report.kpi_definitions += 1,
                 // Already in the catalogue (an earlier run, or an admin's).
                 Err(ApiError::Conflict { .. }) => {}
@@ -221,7 +219,7 @@ fn demo_years(tx: &mut Tx<'_>, file: &SeedFile, demo: &DemoYears) -> Result<usiz
                 continue;
             }
             for activity in &y.activities {
-                activities::create(tx, &alliance.id, activity.clone())?;
+                crate::service::activities::create(tx, &alliance.id, activity.clone())?;
             }
             let kpis = y
                 .kpis
@@ -245,17 +243,23 @@ fn demo_years(tx: &mut Tx<'_>, file: &SeedFile, demo: &DemoYears) -> Result<usiz
                     }
                 })
                 .collect();
-            reports::put_year(
+            crate::service::reports::put_year(
                 tx,
                 &alliance.id,
                 y.year,
                 KpiYearInput { kpis },
-                reports::Entries::Replace,
+                crate::service::reports::Entries::Replace,
                 &Precondition::None,
             )?;
             if y.approve {
-                reports::act(tx, &alliance.id, y.year, ReportAction::Submit, None)?;
-                reports::act(tx, &alliance.id, y.year, ReportAction::Approve, None)?;
+                crate::service::reports::act(tx, &alliance.id, y.year, ReportAction::Submit, None)?;
+                crate::service::reports::act(
+                    tx,
+                    &alliance.id,
+                    y.year,
+                    ReportAction::Approve,
+                    None,
+                )?;
             }
             added += 1;
         }
@@ -271,7 +275,7 @@ fn apply(tx: &mut Tx<'_>, file: &SeedFile) -> Result<SeedReport, ApiError> {
             Ok(existing) => existing,
             Err(ApiError::NotFound(_)) => {
                 report.organizations += 1;
-                organizations::create(
+                crate::service::organizations::create(
                     tx,
                     NewOrganization {
                         slug: o.slug.clone(),
@@ -296,7 +300,7 @@ fn apply(tx: &mut Tx<'_>, file: &SeedFile) -> Result<SeedReport, ApiError> {
             Ok(existing) => existing,
             Err(ApiError::NotFound(_)) => {
                 report.alliances += 1;
-                alliances::create(
+                crate::service::alliances::create(
                     tx,
                     NewAlliance {
                         slug: a.slug.clone(),
@@ -319,7 +323,7 @@ fn apply(tx: &mut Tx<'_>, file: &SeedFile) -> Result<SeedReport, ApiError> {
                 joined_on: file.source.joined_on,
                 note: Some(file.source.note.clone()),
             };
-            match memberships::create(tx, &alliance.id, new) {
+            match crate::service::memberships::create(tx, &alliance.id, new) {
                 Ok(_) => report.memberships += 1,
                 // Already a member: an earlier run (or a secretariat) put it there.
                 Err(ApiError::Conflict { .. }) => {}
@@ -339,7 +343,7 @@ fn apply(tx: &mut Tx<'_>, file: &SeedFile) -> Result<SeedReport, ApiError> {
                 closed_on: None,
                 description: Some(file.source.note.clone()),
             };
-            match platforms::create(tx, &alliance.id, new) {
+            match crate::service::platforms::create(tx, &alliance.id, new) {
                 Ok(_) => report.platforms += 1,
                 // Already recorded by an earlier run.
                 Err(ApiError::Conflict { .. }) => {}

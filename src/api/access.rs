@@ -2,7 +2,7 @@
 //! for each role what it gets on a record within its token's scope and on
 //! one outside it. The handlers enforce it (`Principal::ensure_*`,
 //! `db::visibility`); this table states it, the description shows it under
-//! each operation ("Access"), and `tests/authorization.rs` calls every
+//! each operation ("Access"), and `tests/api/authorization.rs` calls every
 //! operation with every role, in and out of scope, and holds the answers to
 //! it. An operation without an entry fails the tests.
 

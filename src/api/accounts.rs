@@ -12,12 +12,12 @@ use super::{List, PageQuery};
 use crate::auth::{JwtKeys, Principal};
 use crate::db::Db;
 use crate::db::accounts;
-use crate::db::write::Precondition;
 use crate::domain::account::{
     Account, AccountPatch, AccountWithSecret, NewAccount, SecretRotation, TokenRequest,
     TokenResponse,
 };
 use crate::error::{ApiError, FieldError};
+use crate::service::Precondition;
 
 const ACCOUNT_ID: &str = "Account id or name";
 
@@ -64,7 +64,7 @@ pub async fn create(
     caller.ensure_admin("manage accounts")?;
     let ApiJson(new, digest) = body;
     idempotency::create_with_secret(&db, caller, key, digest, move |tx| {
-        let created = accounts::create(tx, new)?;
+        let created = crate::service::accounts::create(tx, new)?;
         Ok((format!("/api/v1/accounts/{}", created.account.id), created))
     })
     .await
@@ -114,9 +114,10 @@ pub async fn update(
     caller.ensure_admin("manage accounts")?;
     let patch = body.0;
     let id = id.into_inner();
-    let account = db
-        .write(caller, move |tx| accounts::update(tx, &id, patch, &pre))
-        .await?;
+    let account = crate::service::write(&db, caller, move |tx| {
+        crate::service::accounts::update(tx, &id, patch, &pre)
+    })
+    .await?;
     Ok(changed(&account))
 }
 
@@ -138,9 +139,10 @@ pub async fn rotate_secret(
 ) -> Result<HttpResponse, ApiError> {
     caller.ensure_admin("manage accounts")?;
     let id = id.into_inner();
-    let rotated = db
-        .write(caller, move |tx| accounts::rotate_secret(tx, &id))
-        .await?;
+    let rotated = crate::service::write(&db, caller, move |tx| {
+        crate::service::accounts::rotate_secret(tx, &id)
+    })
+    .await?;
     let mut res = changed(&rotated);
     res.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -310,7 +312,7 @@ pub async fn token(
     };
     let checked = crate::heavy::SECRETS
         .run("checking credentials", move || {
-            accounts::authenticate(found, &client_secret)
+            crate::service::accounts::authenticate(found, &client_secret)
         })
         .await?
         .map_err(|_| ApiError::internal("checking a secret failed"))?;

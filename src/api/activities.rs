@@ -13,9 +13,9 @@ use crate::auth::Principal;
 use crate::db::Db;
 use crate::db::activities::{self, ActivityFilter};
 use crate::db::page::PageRequest;
-use crate::db::write::Precondition;
 use crate::domain::activity::{Activity, ActivityKind, ActivityPatch, NewActivity};
 use crate::error::ApiError;
+use crate::service::Precondition;
 use crate::tabular::{Format, SpreadsheetFile};
 
 const ALLIANCE_ID: &str = "Alliance id or slug";
@@ -83,18 +83,16 @@ pub async fn list(
     let id = id.into_inner();
     if let Some(format) = files::wanted(&req, q.format) {
         let name = format!("{id}-activities");
-        let all = db
-            .read_alliance(caller, id, move |c, id| {
-                files::all_pages(|p| activities::list(c, id, &filter, p), |x| x.id.clone())
-            })
-            .await?;
-        return files::download(&all, format, q.headers.unwrap_or_default(), &name);
-    }
-    let page = db
-        .read_alliance(caller, id, move |c, id| {
-            activities::list(c, id, &filter, &page)
+        let all = crate::service::read_alliance(&db, caller, id, move |c, id| {
+            files::all_pages(|p| activities::list(c, id, &filter, p), |x| x.id.clone())
         })
         .await?;
+        return files::download(&all, format, q.headers.unwrap_or_default(), &name);
+    }
+    let page = crate::service::read_alliance(&db, caller, id, move |c, id| {
+        activities::list(c, id, &filter, &page)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(List::from(page)))
 }
 
@@ -119,7 +117,7 @@ pub async fn create(
     let ApiJson(new, digest) = body;
     let id = id.into_inner();
     idempotency::create(&db, caller, key, digest, move |tx| {
-        let a = activities::create(tx, &id, new)?;
+        let a = crate::service::activities::create(tx, &id, new)?;
         Ok((format!("/api/v1/activities/{}", a.id), a))
     })
     .await
@@ -143,9 +141,7 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let a = db
-        .read_record(caller, move |c| activities::find(c, &id))
-        .await?;
+    let a = crate::service::read_record(&db, caller, move |c| activities::find(c, &id)).await?;
     Ok(item(&req, &a))
 }
 
@@ -167,9 +163,10 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let patch = body.0;
     let id = id.into_inner();
-    let a = db
-        .write(caller, move |tx| activities::update(tx, &id, patch, &pre))
-        .await?;
+    let a = crate::service::write(&db, caller, move |tx| {
+        crate::service::activities::update(tx, &id, patch, &pre)
+    })
+    .await?;
     Ok(changed(&a))
 }
 
@@ -188,7 +185,9 @@ pub async fn delete(
     pre: Precondition,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    db.write(caller, move |tx| activities::delete(tx, &id, &pre))
-        .await?;
+    crate::service::write(&db, caller, move |tx| {
+        crate::service::activities::delete(tx, &id, &pre)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -12,11 +12,11 @@ use crate::auth::Principal;
 use crate::db::Db;
 use crate::db::alliances::{self, AllianceFilter};
 use crate::db::page::PageRequest;
-use crate::db::write::Precondition;
 use crate::domain::alliance::{
     Alliance, AllianceKind, AlliancePatch, AllianceStatus, NewAlliance, Sector,
 };
 use crate::error::ApiError;
+use crate::service::Precondition;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -82,7 +82,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(new, digest) = body;
     idempotency::create(&db, caller, key, digest, move |tx| {
-        let alliance = alliances::create(tx, new)?;
+        let alliance = crate::service::alliances::create(tx, new)?;
         Ok((format!("/api/v1/alliances/{}", alliance.slug), alliance))
     })
     .await
@@ -131,8 +131,9 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let patch = body.0;
     let id = id.into_inner();
-    let alliance = db
-        .write(caller, move |tx| alliances::update(tx, &id, patch, &pre))
-        .await?;
+    let alliance = crate::service::write(&db, caller, move |tx| {
+        crate::service::alliances::update(tx, &id, patch, &pre)
+    })
+    .await?;
     Ok(changed(&alliance))
 }

@@ -116,7 +116,7 @@ pub async fn list(
     let feed = {
         let alliance = q.alliance.clone();
         db.read(move |c| {
-            let visibility = Visibility::of(c, caller.role, &caller.alliances)?;
+            let visibility = crate::service::scope::visibility(c, &caller)?;
             let alliance_id = match alliance {
                 None => None,
                 Some(key) => {

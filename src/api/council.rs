@@ -14,9 +14,9 @@ use crate::auth::Principal;
 use crate::db::Db;
 use crate::db::council::{self, SeatFilter};
 use crate::db::page::PageRequest;
-use crate::db::write::Precondition;
 use crate::domain::council::{Council, CouncilSeat, CouncilSeatPatch, NewCouncilSeat, Position};
 use crate::error::{ApiError, FieldError};
+use crate::service::Precondition;
 use crate::tabular::{Format, SpreadsheetFile};
 
 const ALLIANCE_ID: &str = "Alliance id or slug";
@@ -62,12 +62,13 @@ pub async fn view(
             )],
         });
     }
-    let as_of = q.as_of.unwrap_or_else(crate::db::write::tianjin_today);
+    let as_of = q.as_of.unwrap_or_else(crate::db::journal::tianjin_today);
     let id = id.into_inner();
     let who = caller.clone();
-    let council = db
-        .read_alliance(caller, id, move |c, id| council::as_of(c, id, as_of, days))
-        .await?;
+    let council = crate::service::read_alliance(&db, caller, id, move |c, id| {
+        council::as_of(c, id, as_of, days)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(shown_to(&who, council)))
 }
 
@@ -133,19 +134,17 @@ pub async fn list(
     let who = caller.clone();
     if let Some(format) = files::wanted(&req, q.format) {
         let name = format!("{id}-council");
-        let all = db
-            .read_alliance(caller, id, move |c, id| {
-                files::all_pages(|p| council::list(c, id, &filter, p), |x| x.id.clone())
-            })
-            .await?;
+        let all = crate::service::read_alliance(&db, caller, id, move |c, id| {
+            files::all_pages(|p| council::list(c, id, &filter, p), |x| x.id.clone())
+        })
+        .await?;
         let all = shown_to(&who, all);
         return files::download(&all, format, q.headers.unwrap_or_default(), &name);
     }
-    let mut page = db
-        .read_alliance(caller, id, move |c, id| {
-            council::list(c, id, &filter, &page)
-        })
-        .await?;
+    let mut page = crate::service::read_alliance(&db, caller, id, move |c, id| {
+        council::list(c, id, &filter, &page)
+    })
+    .await?;
     page.items = shown_to(&who, page.items);
     Ok(HttpResponse::Ok().json(List::from(page)))
 }
@@ -173,7 +172,7 @@ pub async fn create(
     let ApiJson(new, digest) = body;
     let id = id.into_inner();
     idempotency::create(&db, caller, key, digest, move |tx| {
-        let seat = council::create(tx, &id, new)?;
+        let seat = crate::service::council::create(tx, &id, new)?;
         Ok((format!("/api/v1/council-seats/{}", seat.id), seat))
     })
     .await
@@ -198,9 +197,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let who = caller.clone();
-    let seat = db
-        .read_record(caller, move |c| council::find(c, &id))
-        .await?;
+    let seat = crate::service::read_record(&db, caller, move |c| council::find(c, &id)).await?;
     Ok(item(&req, &shown_to(&who, seat)))
 }
 
@@ -223,9 +220,10 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let patch = body.0;
     let id = id.into_inner();
-    let seat = db
-        .write(caller, move |tx| council::update(tx, &id, patch, &pre))
-        .await?;
+    let seat = crate::service::write(&db, caller, move |tx| {
+        crate::service::council::update(tx, &id, patch, &pre)
+    })
+    .await?;
     Ok(changed(&seat))
 }
 
@@ -244,7 +242,9 @@ pub async fn delete(
     pre: Precondition,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    db.write(caller, move |tx| council::delete(tx, &id, &pre))
-        .await?;
+    crate::service::write(&db, caller, move |tx| {
+        crate::service::council::delete(tx, &id, &pre)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

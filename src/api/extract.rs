@@ -14,9 +14,9 @@ use serde::de::DeserializeOwned;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
 use crate::auth::{JwtKeys, Principal};
-use crate::db::write::Precondition;
 use crate::domain::Versioned;
 use crate::error::{ApiError, FieldError};
+use crate::service::Precondition;
 
 /// The largest request body accepted, in bytes.
 #[derive(Debug, Clone, Copy)]
@@ -43,26 +43,7 @@ pub(crate) fn principal_of(req: &HttpRequest) -> Result<Principal, ApiError> {
     keys.verify(bearer_token(req.headers())?)
 }
 
-/// The token of `Authorization: Bearer <token>` (the scheme in any case,
-/// spaces around the token ignored): what authentication verifies, and so
-/// what the rate limit counts.
-pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::Unauthorized("send `Authorization: Bearer <token>`".into()))?;
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::Unauthorized("the Authorization header is not ASCII".into()))?;
-    value
-        .trim()
-        .split_once(' ')
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim())
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
-        })
-}
+pub use crate::auth::bearer_token;
 
 /// A JSON request body, deserialised into `T` and validated.
 ///

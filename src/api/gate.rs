@@ -160,11 +160,13 @@ async fn decide(req: &ServiceRequest) -> Result<(), ApiError> {
         Scope::Owner if kind == "webhooks" => {
             let caller = caller.clone();
             let mine = db
-                .read(move |c| match crate::db::webhooks::find(c, &caller, &key) {
-                    Ok(_) => Ok(true),
-                    Err(ApiError::NotFound(_)) => Ok(false),
-                    Err(e) => Err(e),
-                })
+                .read(
+                    move |c| match crate::service::webhooks::find(c, &caller, &key) {
+                        Ok(_) => Ok(true),
+                        Err(ApiError::NotFound(_)) => Ok(false),
+                        Err(e) => Err(e),
+                    },
+                )
                 .await?;
             refuse(if mine { inside } else { outside }, || {
                 "this subscription is not this token's".to_owned()

@@ -11,10 +11,11 @@ use futures_util::future::{Ready, ready};
 use serde::Serialize;
 
 use crate::auth::Principal;
+use crate::db::Db;
 use crate::db::idempotency::{self, StoredResponse};
-use crate::db::{Db, Tx};
 use crate::domain::Versioned;
 use crate::error::{ApiError, FieldError};
+use crate::service::Tx;
 
 pub const HEADER: &str = "Idempotency-Key";
 
@@ -161,49 +162,48 @@ where
     F: FnOnce(&mut Tx<'_>) -> Result<Answer, ApiError> + Send + 'static,
 {
     let principal = caller.identity();
-    let (stored, replayed, holds_secret) = db
-        .write(caller, move |tx| {
-            if let Some(key) = &key.0
-                && let Some(first) = idempotency::find(tx.conn, &principal, key, tx.now())?
-            {
-                return if first.request_hash == digest {
-                    Ok((first, true, false))
-                } else {
-                    Err(ApiError::Validation(vec![FieldError::new(
-                        HEADER,
-                        "reused",
-                        "this key was used with a different request; use a new key for a new request",
-                    )]))
-                };
-            }
-            let answer = f(tx)?;
-            let secret = answer.secret;
-            let response = StoredResponse {
-                principal,
-                idempotency_key: key.0.clone().unwrap_or_default(),
-                request_hash: digest,
-                status: i32::from(answer.status),
-                location: answer.location,
-                etag: answer.etag,
-                body: answer.body,
-                created_at: tx.now(),
+    let (stored, replayed, holds_secret) = crate::service::write(db, caller, move |tx| {
+        if let Some(key) = &key.0
+            && let Some(first) = idempotency::find(tx.conn, &principal, key, tx.now())?
+        {
+            return if first.request_hash == digest {
+                Ok((first, true, false))
+            } else {
+                Err(ApiError::Validation(vec![FieldError::new(
+                    HEADER,
+                    "reused",
+                    "this key was used with a different request; use a new key for a new request",
+                )]))
             };
-            if key.0.is_some() {
-                let kept = if secret {
-                    StoredResponse {
-                        status: 409,
-                        etag: None,
-                        body: secret_not_kept(response.location.as_deref()),
-                        ..response.clone()
-                    }
-                } else {
-                    response.clone()
-                };
-                idempotency::store(tx.conn, &kept)?;
-            }
-            Ok((response, false, secret))
-        })
-        .await?;
+        }
+        let answer = f(tx)?;
+        let secret = answer.secret;
+        let response = StoredResponse {
+            principal,
+            idempotency_key: key.0.clone().unwrap_or_default(),
+            request_hash: digest,
+            status: i32::from(answer.status),
+            location: answer.location,
+            etag: answer.etag,
+            body: answer.body,
+            created_at: tx.now(),
+        };
+        if key.0.is_some() {
+            let kept = if secret {
+                StoredResponse {
+                    status: 409,
+                    etag: None,
+                    body: secret_not_kept(response.location.as_deref()),
+                    ..response.clone()
+                }
+            } else {
+                response.clone()
+            };
+            idempotency::store(tx.conn, &kept)?;
+        }
+        Ok((response, false, secret))
+    })
+    .await?;
     let status =
         actix_web::http::StatusCode::from_u16(stored.status as u16).map_err(ApiError::internal)?;
     let mut res = HttpResponse::build(status);

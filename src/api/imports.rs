@@ -9,9 +9,9 @@ use super::files::HeaderLang;
 use super::idempotency::{self, Answer, IdempotencyKey, IdempotencyKeyHeader};
 use crate::auth::Principal;
 use crate::db::Db;
-use crate::db::Tx;
 use crate::error::{ApiError, FieldError};
 use crate::import::{self, ImportReport, activities, kpis, members};
+use crate::service::Tx;
 use crate::tabular::{self, Format, SpreadsheetFile, Table};
 
 const ALLIANCE_ID: &str = "Alliance id or slug";
@@ -344,8 +344,8 @@ pub async fn export_members(
     let (format, zh) = query.0.parse()?;
     let id = id.into_inner();
     let name = format!("{id}-members");
-    let table = db
-        .read_alliance(caller, id, move |c, id| members::export(c, id, zh))
-        .await?;
+    let table =
+        crate::service::read_alliance(&db, caller, id, move |c, id| members::export(c, id, zh))
+            .await?;
     file(&table, format, &name)
 }

@@ -8,9 +8,9 @@ use super::idempotency::{self, IdempotencyKey, IdempotencyKeyHeader};
 use crate::auth::Principal;
 use crate::db::Db;
 use crate::db::kpis;
-use crate::db::write::Precondition;
 use crate::domain::kpi::{KpiDefinition, KpiDefinitionPatch, NewKpiDefinition};
 use crate::error::ApiError;
+use crate::service::Precondition;
 
 const KPI_CODE: &str = "KPI code";
 
@@ -70,7 +70,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(new, digest) = body;
     idempotency::create(&db, caller, key, digest, move |tx| {
-        let kpi = kpis::create(tx, new)?;
+        let kpi = crate::service::kpis::create(tx, new)?;
         Ok((format!("/api/v1/kpi-definitions/{}", kpi.code), kpi))
     })
     .await
@@ -94,8 +94,9 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let patch = body.0;
     let code = code.into_inner();
-    let kpi = db
-        .write(caller, move |tx| kpis::update(tx, &code, patch, &pre))
-        .await?;
+    let kpi = crate::service::write(&db, caller, move |tx| {
+        crate::service::kpis::update(tx, &code, patch, &pre)
+    })
+    .await?;
     Ok(changed(&kpi))
 }

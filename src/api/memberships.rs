@@ -11,14 +11,14 @@ use super::files::{self, HeaderLang};
 use super::idempotency::{self, IdempotencyKey, IdempotencyKeyHeader};
 use super::{List, PageQuery};
 use crate::auth::Principal;
+use crate::db::Db;
 use crate::db::memberships::{self, MembershipFilter, Owner};
 use crate::db::page::PageRequest;
-use crate::db::write::Precondition;
-use crate::db::{Db, visibility};
 use crate::domain::membership::{
     Membership, MembershipChange, MembershipPatch, MembershipRole, MembershipStatus, NewMembership,
 };
 use crate::error::ApiError;
+use crate::service::Precondition;
 use crate::tabular::{Format, SpreadsheetFile};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -73,7 +73,7 @@ async fn list(
         };
         let all = db
             .read(move |c| {
-                let filter = filter.for_caller(c, &caller, &owner)?;
+                let filter = crate::service::memberships::filter_for(c, &caller, &owner, filter)?;
                 files::all_pages(
                     |p| memberships::list(c, &owner, &filter, p),
                     |m| m.id.clone(),
@@ -84,7 +84,7 @@ async fn list(
     }
     let page = db
         .read(move |c| {
-            let filter = filter.for_caller(c, &caller, &owner)?;
+            let filter = crate::service::memberships::filter_for(c, &caller, &owner, filter)?;
             memberships::list(c, &owner, &filter, &page)
         })
         .await?;
@@ -163,7 +163,7 @@ pub async fn create(
     let ApiJson(new, digest) = body;
     let id = id.into_inner();
     idempotency::create(&db, caller, key, digest, move |tx| {
-        let membership = memberships::create(tx, &id, new)?;
+        let membership = crate::service::memberships::create(tx, &id, new)?;
         Ok((format!("/api/v1/memberships/{}", membership.id), membership))
     })
     .await
@@ -187,9 +187,8 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let membership = db
-        .read_record(caller, move |c| memberships::find(c, &id))
-        .await?;
+    let membership =
+        crate::service::read_record(&db, caller, move |c| memberships::find(c, &id)).await?;
     Ok(item(&req, &membership))
 }
 
@@ -215,9 +214,10 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let patch = body.0;
     let id = id.into_inner();
-    let membership = db
-        .write(caller, move |tx| memberships::update(tx, &id, patch, &pre))
-        .await?;
+    let membership = crate::service::write(&db, caller, move |tx| {
+        crate::service::memberships::update(tx, &id, patch, &pre)
+    })
+    .await?;
     Ok(changed(&membership))
 }
 
@@ -241,7 +241,7 @@ pub async fn history(
     let page = db
         .read(move |c| {
             let membership = memberships::find(c, &id)?;
-            let membership = visibility::reveal(c, &caller, membership)?;
+            let membership = crate::service::scope::reveal(c, &caller, membership)?;
             memberships::history(c, &membership.id, &page)
         })
         .await?;

@@ -13,12 +13,12 @@ use crate::auth::Principal;
 use crate::db::Db;
 use crate::db::organizations::{self, OrganizationFilter};
 use crate::db::page::PageRequest;
-use crate::db::write::Precondition;
 use crate::domain::organization::{
     CertificationLevel, NewOrganization, Organization, OrganizationKind, OrganizationPatch,
 };
 use crate::domain::{ExternalSystem, Name, Versioned};
 use crate::error::ApiError;
+use crate::service::Precondition;
 use crate::tabular::{Format, SpreadsheetFile};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -138,7 +138,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let ApiJson(new, digest) = body;
     idempotency::create(&db, caller, key, digest, move |tx| {
-        let org = organizations::create(tx, new)?;
+        let org = crate::service::organizations::create(tx, new)?;
         Ok((format!("/api/v1/organizations/{}", org.slug), org))
     })
     .await
@@ -188,11 +188,10 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let patch = body.0;
     let id = id.into_inner();
-    let org = db
-        .write(caller, move |tx| {
-            organizations::update(tx, &id, patch, &pre)
-        })
-        .await?;
+    let org = crate::service::write(&db, caller, move |tx| {
+        crate::service::organizations::update(tx, &id, patch, &pre)
+    })
+    .await?;
     Ok(changed(&org))
 }
 
@@ -215,8 +214,10 @@ pub async fn delete(
     pre: Precondition,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    db.write(caller, move |tx| organizations::delete(tx, &id, &pre))
-        .await?;
+    crate::service::write(&db, caller, move |tx| {
+        crate::service::organizations::delete(tx, &id, &pre)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -255,11 +256,10 @@ pub async fn upsert_by_ref(
     let system = ExternalSystem::parse(&system).map_err(|m| path_error("system", m))?;
     let reference = Name::parse(&reference).map_err(|m| path_error("ref", m))?;
     let new = body.0;
-    let (org, created) = db
-        .write(caller, move |tx| {
-            organizations::upsert_by_ref(tx, &system, &reference, new, &pre)
-        })
-        .await?;
+    let (org, created) = crate::service::write(&db, caller, move |tx| {
+        crate::service::organizations::upsert_by_ref(tx, &system, &reference, new, &pre)
+    })
+    .await?;
     if created {
         Ok(HttpResponse::Created()
             .insert_header((

@@ -12,9 +12,9 @@ use crate::auth::Principal;
 use crate::db::Db;
 use crate::db::page::PageRequest;
 use crate::db::platforms::{self, PlatformFilter};
-use crate::db::write::Precondition;
 use crate::domain::platform::{NewPlatform, Platform, PlatformKind, PlatformPatch, PlatformStatus};
 use crate::error::ApiError;
+use crate::service::Precondition;
 use crate::tabular::{Format, SpreadsheetFile};
 
 const ALLIANCE_ID: &str = "Alliance id or slug";
@@ -69,18 +69,16 @@ pub async fn list(
     let id = id.into_inner();
     if let Some(format) = files::wanted(&req, q.format) {
         let name = format!("{id}-platforms");
-        let all = db
-            .read_alliance(caller, id, move |c, id| {
-                files::all_pages(|p| platforms::list(c, id, &filter, p), |x| x.id.clone())
-            })
-            .await?;
-        return files::download(&all, format, q.headers.unwrap_or_default(), &name);
-    }
-    let page = db
-        .read_alliance(caller, id, move |c, id| {
-            platforms::list(c, id, &filter, &page)
+        let all = crate::service::read_alliance(&db, caller, id, move |c, id| {
+            files::all_pages(|p| platforms::list(c, id, &filter, p), |x| x.id.clone())
         })
         .await?;
+        return files::download(&all, format, q.headers.unwrap_or_default(), &name);
+    }
+    let page = crate::service::read_alliance(&db, caller, id, move |c, id| {
+        platforms::list(c, id, &filter, &page)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(List::from(page)))
 }
 
@@ -105,7 +103,7 @@ pub async fn create(
     let ApiJson(new, digest) = body;
     let id = id.into_inner();
     idempotency::create(&db, caller, key, digest, move |tx| {
-        let p = platforms::create(tx, &id, new)?;
+        let p = crate::service::platforms::create(tx, &id, new)?;
         Ok((format!("/api/v1/platforms/{}", p.id), p))
     })
     .await
@@ -129,9 +127,7 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let p = db
-        .read_record(caller, move |c| platforms::find(c, &id))
-        .await?;
+    let p = crate::service::read_record(&db, caller, move |c| platforms::find(c, &id)).await?;
     Ok(item(&req, &p))
 }
 
@@ -154,9 +150,10 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let patch = body.0;
     let id = id.into_inner();
-    let p = db
-        .write(caller, move |tx| platforms::update(tx, &id, patch, &pre))
-        .await?;
+    let p = crate::service::write(&db, caller, move |tx| {
+        crate::service::platforms::update(tx, &id, patch, &pre)
+    })
+    .await?;
     Ok(changed(&p))
 }
 
@@ -176,7 +173,9 @@ pub async fn delete(
     pre: Precondition,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    db.write(caller, move |tx| platforms::delete(tx, &id, &pre))
-        .await?;
+    crate::service::write(&db, caller, move |tx| {
+        crate::service::platforms::delete(tx, &id, &pre)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -13,9 +13,6 @@ use super::extract::{
 };
 use super::files::{self, HeaderLang};
 use crate::auth::Principal;
-use crate::db::reports::{self, Entries};
-use crate::db::visibility::{self, Visibility};
-use crate::db::write::Precondition;
 use crate::db::{Db, alliances, changes};
 use crate::domain::report::{
     AnnualReport, KpiYear, KpiYearInput, ReportAction, ReportActionInput, YEARS, sha256_hex,
@@ -24,6 +21,8 @@ use crate::error::{ApiError, FieldError};
 use crate::report::dashboard::{self, Dashboard, DashboardFilter};
 use crate::report::tables::{self, Section};
 use crate::report::{self as reporting};
+use crate::service::Precondition;
+use crate::service::reports::Entries;
 use crate::tabular::{self, Format, SpreadsheetFile, Table};
 
 const ALLIANCE_ID: &str = "Alliance id or slug";
@@ -52,10 +51,10 @@ pub async fn get_year(
     path: web::Path<(String, i32)>,
 ) -> Result<HttpResponse, ApiError> {
     let (key, year) = path.into_inner();
-    reports::check_year(year)?;
+    crate::service::reports::check_year(year)?;
     let sheet = db
         .read(move |c| {
-            let alliance = visibility::readable_alliance(c, &caller, &key)?;
+            let alliance = crate::service::scope::readable_alliance(c, &caller, &key)?;
             reporting::kpi_year(c, &alliance, year)
         })
         .await?;
@@ -88,11 +87,10 @@ pub async fn put_year(
 ) -> Result<HttpResponse, ApiError> {
     let (key, year) = path.into_inner();
     let input = body.0;
-    let sheet = db
-        .write(caller, move |tx| {
-            reports::put_year(tx, &key, year, input, Entries::Replace, &pre)
-        })
-        .await?;
+    let sheet = crate::service::write(&db, caller, move |tx| {
+        crate::service::reports::put_year(tx, &key, year, input, Entries::Replace, &pre)
+    })
+    .await?;
     Ok(changed(&sheet))
 }
 
@@ -142,11 +140,11 @@ pub async fn get_report(
     query: ApiQuery<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (key, year) = path.into_inner();
-    reports::check_year(year)?;
+    crate::service::reports::check_year(year)?;
     let q = query.0;
     let report = db
         .read(move |c| {
-            let alliance = visibility::readable_alliance(c, &caller, &key)?;
+            let alliance = crate::service::scope::readable_alliance(c, &caller, &key)?;
             let report = reporting::annual_report(c, &alliance, year)?;
             Ok(super::shown_to(&caller, report))
         })
@@ -179,13 +177,12 @@ async fn act(
     action: ReportAction,
 ) -> Result<HttpResponse, ApiError> {
     let (key, year) = path.into_inner();
-    let report = db
-        .write(caller, move |tx| {
-            reports::act(tx, &key, year, action, body.comment)?;
-            let alliance = alliances::find(tx.conn, &key)?;
-            reporting::annual_report(tx.conn, &alliance, year)
-        })
-        .await?;
+    let report = crate::service::write(&db, caller, move |tx| {
+        crate::service::reports::act(tx, &key, year, action, body.comment)?;
+        let alliance = alliances::find(tx.conn, &key)?;
+        reporting::annual_report(tx.conn, &alliance, year)
+    })
+    .await?;
     Ok(changed(&report))
 }
 
@@ -315,7 +312,7 @@ pub async fn dashboard_kpis(
     let q = query.0;
     let to_year = q
         .to_year
-        .unwrap_or_else(|| chrono::Datelike::year(&crate::db::write::tianjin_today()));
+        .unwrap_or_else(|| chrono::Datelike::year(&crate::db::journal::tianjin_today()));
     let from_year = q
         .from_year
         .unwrap_or_else(|| (to_year - 9).max(*YEARS.start()));
@@ -357,12 +354,12 @@ pub async fn dashboard_kpis(
             // A secretariat or member token sees its own alliances only; an
             // unknown name is the dashboard's to report (422).
             for key in &filter.alliances {
-                match visibility::readable_alliance(c, &caller, key) {
+                match crate::service::scope::readable_alliance(c, &caller, key) {
                     Err(ApiError::NotFound(_)) | Ok(_) => {}
                     Err(refused) => return Err(refused),
                 }
             }
-            filter.visible = Visibility::of_caller(c, &caller)?
+            filter.visible = crate::service::scope::visibility(c, &caller)?
                 .alliance_ids()
                 .map(<[String]>::to_vec);
             let question = format!("{filter:?} csv={csv}");

@@ -11,13 +11,13 @@ use super::{List, PageQuery};
 use crate::auth::{Principal, Role};
 use crate::db::Db;
 use crate::db::page::PageRequest;
-use crate::db::webhooks::{self, DeliveryFilter};
-use crate::db::write::Precondition;
+use crate::db::webhooks::DeliveryFilter;
 use crate::domain::webhook::{
     CreatedWebhookSubscription, DeliveryStatus, NewWebhookSubscription, Redelivery,
     WebhookDelivery, WebhookSubscription, WebhookSubscriptionPatch,
 };
 use crate::error::{ApiError, FieldError};
+use crate::service::Precondition;
 use crate::sync::WebhookSettings;
 
 const SUBSCRIPTION_ID: &str = "Subscription id";
@@ -62,7 +62,9 @@ pub async fn list(
     query: ApiQuery<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::parse(query.0.limit, query.0.cursor.as_deref())?;
-    let page = db.read(move |c| webhooks::list(c, &caller, &page)).await?;
+    let page = db
+        .read(move |c| crate::service::webhooks::list(c, &caller, &page))
+        .await?;
     Ok(HttpResponse::Ok().json(List::from(page)))
 }
 
@@ -99,7 +101,7 @@ pub async fn create(
     let ApiJson(new, digest) = body;
     check_target(&settings, new.url.as_str())?;
     idempotency::create_with_secret(&db, caller, key, digest, move |tx| {
-        let created = webhooks::create(tx, new)?;
+        let created = crate::service::webhooks::create(tx, new)?;
         Ok((
             format!("/api/v1/webhooks/{}", created.subscription.id),
             created,
@@ -126,7 +128,9 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let sub = db.read(move |c| webhooks::find(c, &caller, &id)).await?;
+    let sub = db
+        .read(move |c| crate::service::webhooks::find(c, &caller, &id))
+        .await?;
     Ok(item(&req, &sub))
 }
 
@@ -154,11 +158,10 @@ pub async fn update(
     }
     let id = id.into_inner();
     let window = settings.retry.window;
-    let sub = db
-        .write(caller, move |tx| {
-            webhooks::update(tx, &id, patch, &pre, window)
-        })
-        .await?;
+    let sub = crate::service::write(&db, caller, move |tx| {
+        crate::service::webhooks::update(tx, &id, patch, &pre, window)
+    })
+    .await?;
     Ok(changed(&sub))
 }
 
@@ -177,8 +180,10 @@ pub async fn delete(
     pre: Precondition,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    db.write(caller, move |tx| webhooks::delete(tx, &id, &pre))
-        .await?;
+    crate::service::write(&db, caller, move |tx| {
+        crate::service::webhooks::delete(tx, &id, &pre)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -217,7 +222,7 @@ pub async fn deliveries(
     };
     let id = id.into_inner();
     let page = db
-        .read(move |c| webhooks::deliveries(c, &caller, &id, &filter, &page))
+        .read(move |c| crate::service::webhooks::deliveries(c, &caller, &id, &filter, &page))
         .await?;
     Ok(HttpResponse::Ok().json(List::from(page)))
 }
@@ -244,7 +249,7 @@ pub async fn delivery(
 ) -> Result<HttpResponse, ApiError> {
     let (id, delivery_id) = path.into_inner();
     let d = db
-        .read(move |c| webhooks::delivery(c, &caller, &id, &delivery_id))
+        .read(move |c| crate::service::webhooks::delivery(c, &caller, &id, &delivery_id))
         .await?;
     Ok(item(&req, &d))
 }
@@ -272,7 +277,7 @@ pub async fn redeliver(
     let id = id.into_inner();
     let window = settings.retry.window;
     idempotency::create(&db, caller, key, digest, move |tx| {
-        let d = webhooks::redeliver(tx, &id, redelivery.seq(), window)?;
+        let d = crate::service::webhooks::redeliver(tx, &id, redelivery.seq(), window)?;
         Ok((format!("/api/v1/webhooks/{id}/deliveries/{}", d.id), d))
     })
     .await

@@ -14,27 +14,34 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
-use crate::domain::text_enum;
 use crate::error::ApiError;
 
 pub const ISSUER: &str = "alliance-api";
 /// Who tokens are for: this API (`aud`).
 pub const AUDIENCE: &str = "alliance-api";
 
-text_enum!(
-    Role {
-        /// Everything.
-        Admin = "admin",
-        /// Reads everything; approves, returns and reopens reports.
-        Reviewer = "reviewer",
-        /// Writes within its alliances.
-        Secretariat = "secretariat",
-        /// Reads its alliances, edits its own organisation.
-        Member = "member",
-        /// Reads only.
-        Viewer = "viewer",
-    }
-);
+pub use crate::domain::role::Role;
+
+/// The token of `Authorization: Bearer <token>` (the scheme in any case,
+/// spaces around the token ignored): what authentication verifies, and so
+/// what the rate limit counts.
+pub fn bearer_token(headers: &actix_web::http::header::HeaderMap) -> Result<&str, ApiError> {
+    let value = headers
+        .get(actix_web::http::header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthorized("send `Authorization: Bearer <token>`".into()))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("the Authorization header is not ASCII".into()))?;
+    value
+        .trim()
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+        })
+}
 
 /// What a token says.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -201,7 +201,7 @@ where
         }
         // The token as authentication reads it, so `bearer X` and
         // `Bearer  X` spend the same quota as `Bearer X`.
-        let token = crate::api::extract::bearer_token(req.headers()).ok();
+        let token = super::bearer_token(req.headers()).ok();
         let address = req.peer_addr().map(|a| a.ip());
         match self.throttle.spend(token, address) {
             Err(refused) => {

@@ -6,14 +6,9 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::page::{Page, PageRequest};
-use super::schema::{activities, activity_organizations, platforms};
-use super::visibility;
-use super::write::{Action, Change, Precondition, Tx, unchanged};
-use super::{AnyConnection, Backend, alliances, new_id, organizations, stored, utc};
-use crate::domain::activity::{
-    Activity, ActivityFigures, ActivityKind, ActivityPatch, NewActivity, check,
-};
-use crate::domain::alliance::Alliance;
+use super::schema::{activities, activity_organizations};
+use super::{AnyConnection, Backend, Stored, alliances, organizations, stored, utc};
+use crate::domain::activity::{Activity, ActivityFigures, ActivityKind};
 use crate::domain::{Name, Url};
 use crate::error::ApiError;
 
@@ -226,31 +221,17 @@ pub fn list(
     })
 }
 
-/// A platform of this alliance, by id.
-fn platform_of(
-    conn: &mut AnyConnection,
-    alliance: &Alliance,
-    id: &str,
-) -> Result<String, ApiError> {
-    let owner: Option<String> = platforms::table
-        .filter(platforms::id.eq(id))
-        .select(platforms::alliance_id)
-        .first(conn)
-        .optional()?;
-    // Another alliance's platform answers as an unknown one: the caller
-    // learns nothing of records outside the alliance it writes to.
-    match owner {
-        Some(a) if a == alliance.id => Ok(id.to_owned()),
-        _ => Err(ApiError::invalid(
-            "platform_id",
-            "not_found",
-            format!("this alliance has no platform `{id}`"),
-        )),
-    }
+/// Stores a new activity and the organisations that took part.
+pub fn insert(conn: &mut AnyConnection, a: &Activity) -> Result<(), ApiError> {
+    diesel::insert_into(activities::table)
+        .values(to_row(a)?)
+        .execute(conn)?;
+    write_participants(conn, a)
 }
 
-fn checked(a: &Activity) -> Result<(), ApiError> {
-    check(a).map_err(|(field, message)| ApiError::invalid(&field, "inconsistent", message))
+pub fn remove(conn: &mut AnyConnection, id: &str) -> Result<(), ApiError> {
+    diesel::delete(activities::table.filter(activities::id.eq(id))).execute(conn)?;
+    Ok(())
 }
 
 fn write_participants(conn: &mut AnyConnection, a: &Activity) -> Result<(), ApiError> {
@@ -269,165 +250,36 @@ fn write_participants(conn: &mut AnyConnection, a: &Activity) -> Result<(), ApiE
     Ok(())
 }
 
-pub fn create(tx: &mut Tx<'_>, alliance_key: &str, new: NewActivity) -> Result<Activity, ApiError> {
-    let alliance = alliances::find(tx.conn, alliance_key)?;
-    tx.principal
-        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
-    let platform_id = new
-        .platform_id
-        .as_deref()
-        .map(|id| platform_of(tx.conn, &alliance, id))
-        .transpose()?;
-    let organizations = organizations::named_list(tx.conn, &new.organizations, "organizations")?;
-    let now = utc(tx.now());
-    let activity = Activity {
-        id: new_id(),
-        alliance_id: alliance.id.clone(),
-        kind: new.kind,
-        title: new.title,
-        starts_on: new.starts_on,
-        ends_on: new.ends_on,
-        platform_id,
-        organizations,
-        figures: new.figures,
-        research_status: new.research_status,
-        open_call: new.open_call,
-        resolutions: new
-            .resolutions
-            .iter()
-            .map(|r| r.trim().to_owned())
-            .collect(),
-        outcome: new.outcome,
-        evidence: new.evidence,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-        embedded_versions: 0,
-    };
-    checked(&activity)?;
-    diesel::insert_into(activities::table)
-        .values(to_row(&activity)?)
-        .execute(tx.conn)?;
-    write_participants(tx.conn, &activity)?;
-    let activity = find(tx.conn, &activity.id)?;
-    crate::db::reports::guard_records(
-        tx.conn,
-        &activity.alliance_id,
-        Some(&[activity.starts_on.year()]),
-    )?;
-    tx.record(Change {
-        action: Action::Created,
-        resource_type: "activity",
-        resource_id: &activity.id,
-        alliance_id: Some(&activity.alliance_id),
-        version: activity.version,
-        before: None,
-        after: Some(&activity),
-    })?;
-    Ok(activity)
+impl Stored for Activity {
+    const RESOURCE: &'static str = "activity";
+    const NAME: &'static str = "activity";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn alliance_id(&self) -> Option<&str> {
+        Some(&self.alliance_id)
+    }
+    fn next_version(&mut self, at: chrono::DateTime<chrono::Utc>) {
+        self.version += 1;
+        self.updated_at = at;
+    }
+    fn find(conn: &mut AnyConnection, id: &str) -> Result<Self, ApiError> {
+        find(conn, id)
+    }
+    fn replace(conn: &mut AnyConnection, a: &Self, expected: i64) -> Result<bool, ApiError> {
+        let updated = diesel::update(
+            activities::table
+                .filter(activities::id.eq(&a.id))
+                .filter(activities::version.eq(expected)),
+        )
+        .set(to_row(a)?)
+        .execute(conn)?;
+        if updated == 1 {
+            write_participants(conn, a)?;
+        }
+        Ok(updated == 1)
+    }
 }
-
-pub fn update(
-    tx: &mut Tx<'_>,
-    id: &str,
-    patch: ActivityPatch,
-    pre: &Precondition,
-) -> Result<Activity, ApiError> {
-    let before = find(tx.conn, id)?;
-    let alliance = visibility::alliance_to_change(tx.conn, tx.principal, &before)?;
-    pre.check(&before)?;
-    let mut after = before.clone();
-    if let Some(v) = patch.title {
-        after.title = v;
-    }
-    if let Some(v) = patch.starts_on {
-        after.starts_on = v;
-    }
-    if let Some(v) = patch.ends_on {
-        after.ends_on = v;
-    }
-    if let Some(v) = patch.platform_id {
-        after.platform_id = v
-            .as_deref()
-            .map(|id| platform_of(tx.conn, &alliance, id))
-            .transpose()?;
-    }
-    if let Some(keys) = patch.organizations {
-        after.organizations = organizations::named_list(tx.conn, &keys, "organizations")?;
-    }
-    if let Some(v) = patch.figures {
-        after.figures = v;
-    }
-    if let Some(v) = patch.research_status {
-        after.research_status = v;
-    }
-    if let Some(v) = patch.open_call {
-        after.open_call = v;
-    }
-    if let Some(v) = patch.resolutions {
-        after.resolutions = v.iter().map(|r| r.trim().to_owned()).collect();
-    }
-    if let Some(v) = patch.outcome {
-        after.outcome = v;
-    }
-    if let Some(v) = patch.evidence {
-        after.evidence = v;
-    }
-    if unchanged(&before, &after) {
-        return Ok(before);
-    }
-    checked(&after)?;
-    after.version += 1;
-    after.updated_at = utc(tx.now());
-    let updated = diesel::update(
-        activities::table
-            .filter(activities::id.eq(&before.id))
-            .filter(activities::version.eq(before.version)),
-    )
-    .set(to_row(&after)?)
-    .execute(tx.conn)?;
-    if updated == 0 {
-        return Err(ApiError::PreconditionFailed(
-            "the activity changed while this request ran; retry".into(),
-        ));
-    }
-    write_participants(tx.conn, &after)?;
-    let after = find(tx.conn, &after.id)?;
-    let years = [before.starts_on.year(), after.starts_on.year()];
-    crate::db::reports::guard_records(tx.conn, &after.alliance_id, Some(&years))?;
-    tx.record(Change {
-        action: Action::Updated,
-        resource_type: "activity",
-        resource_id: &after.id,
-        alliance_id: Some(&after.alliance_id),
-        version: after.version,
-        before: Some(&before),
-        after: Some(&after),
-    })?;
-    Ok(after)
-}
-
-/// Deletes an activity recorded by mistake (the audit trail keeps it).
-pub fn delete(tx: &mut Tx<'_>, id: &str, pre: &Precondition) -> Result<(), ApiError> {
-    let before = find(tx.conn, id)?;
-    visibility::alliance_to_change(tx.conn, tx.principal, &before)?;
-    pre.check(&before)?;
-    diesel::delete(activities::table.filter(activities::id.eq(&before.id))).execute(tx.conn)?;
-    crate::db::reports::guard_records(
-        tx.conn,
-        &before.alliance_id,
-        Some(&[before.starts_on.year()]),
-    )?;
-    tx.record(Change {
-        action: Action::Deleted,
-        resource_type: "activity",
-        resource_id: &before.id,
-        alliance_id: Some(&before.alliance_id),
-        version: before.version + 1,
-        before: Some(&before),
-        after: None,
-    })?;
-    Ok(())
-}
-
-visibility::alliance_record!(Activity, "activity");

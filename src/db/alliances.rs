@@ -5,11 +5,8 @@ use diesel::prelude::*;
 
 use super::page::{Page, PageRequest};
 use super::schema::alliances;
-use super::write::{Action, Change, Precondition, Tx, unchanged};
-use super::{AnyConnection, Backend, contains_pattern, lower, new_id, stored, utc};
-use crate::domain::alliance::{
-    Alliance, AllianceKind, AlliancePatch, AllianceStatus, NewAlliance, Sector,
-};
+use super::{AnyConnection, Backend, Stored, contains_pattern, lower, stored, utc};
+use crate::domain::alliance::{Alliance, AllianceKind, AllianceStatus, Sector};
 use crate::domain::{Name, Slug};
 use crate::error::ApiError;
 
@@ -154,83 +151,42 @@ pub fn slug_taken(conn: &mut AnyConnection, slug: &Slug) -> Result<bool, ApiErro
     Ok(n > 0)
 }
 
-pub fn create(tx: &mut Tx<'_>, new: NewAlliance) -> Result<Alliance, ApiError> {
-    tx.principal.ensure_admin("found an alliance")?;
-    if slug_taken(tx.conn, &new.slug)? {
-        return Err(ApiError::conflict(
-            "slug",
-            "taken",
-            format!("an alliance with slug `{}` exists", new.slug),
-        ));
-    }
-    let now = utc(tx.now());
-    let alliance = Alliance {
-        id: new_id(),
-        slug: new.slug,
-        kind: new.kind,
-        sector: new.sector,
-        host_zone: new.host_zone,
-        name_zh: new.name_zh,
-        name_en: new.name_en,
-        founded_on: new.founded_on,
-        status: AllianceStatus::Active,
-        documents: new.documents,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
+/// Stores a new alliance.
+pub fn insert(conn: &mut AnyConnection, a: &Alliance) -> Result<(), ApiError> {
     diesel::insert_into(alliances::table)
-        .values(AllianceRow::from_resource(&alliance)?)
-        .execute(tx.conn)?;
-    tx.record(Change {
-        action: Action::Created,
-        resource_type: "alliance",
-        resource_id: &alliance.id,
-        alliance_id: Some(&alliance.id),
-        version: alliance.version,
-        before: None,
-        after: Some(&alliance),
-    })?;
-    Ok(alliance)
+        .values(AllianceRow::from_resource(a)?)
+        .execute(conn)?;
+    Ok(())
 }
 
-pub fn update(
-    tx: &mut Tx<'_>,
-    key: &str,
-    patch: AlliancePatch,
-    pre: &Precondition,
-) -> Result<Alliance, ApiError> {
-    let before = find(tx.conn, key)?;
-    tx.principal
-        .ensure_alliance_writer(&before.id, before.slug.as_str())?;
-    pre.check(&before)?;
-    let mut after = before.clone();
-    patch.apply(&mut after);
-    if unchanged(&before, &after) {
-        return Ok(before);
+impl Stored for Alliance {
+    const RESOURCE: &'static str = "alliance";
+    const NAME: &'static str = "alliance";
+    fn id(&self) -> &str {
+        &self.id
     }
-    after.version += 1;
-    after.updated_at = utc(tx.now());
-    let updated = diesel::update(
-        alliances::table
-            .filter(alliances::id.eq(&before.id))
-            .filter(alliances::version.eq(before.version)),
-    )
-    .set(AllianceRow::from_resource(&after)?)
-    .execute(tx.conn)?;
-    if updated == 0 {
-        return Err(ApiError::PreconditionFailed(
-            "the alliance changed while this request ran; retry".into(),
-        ));
+    fn version(&self) -> i64 {
+        self.version
     }
-    tx.record(Change {
-        action: Action::Updated,
-        resource_type: "alliance",
-        resource_id: &after.id,
-        alliance_id: Some(&after.id),
-        version: after.version,
-        before: Some(&before),
-        after: Some(&after),
-    })?;
-    Ok(after)
+    /// An alliance's own changes are its readers' too.
+    fn alliance_id(&self) -> Option<&str> {
+        Some(&self.id)
+    }
+    fn next_version(&mut self, at: chrono::DateTime<chrono::Utc>) {
+        self.version += 1;
+        self.updated_at = at;
+    }
+    fn find(conn: &mut AnyConnection, id: &str) -> Result<Self, ApiError> {
+        find(conn, id)
+    }
+    fn replace(conn: &mut AnyConnection, a: &Self, expected: i64) -> Result<bool, ApiError> {
+        let updated = diesel::update(
+            alliances::table
+                .filter(alliances::id.eq(&a.id))
+                .filter(alliances::version.eq(expected)),
+        )
+        .set(AllianceRow::from_resource(a)?)
+        .execute(conn)?;
+        Ok(updated == 1)
+    }
 }

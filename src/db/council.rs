@@ -5,12 +5,8 @@ use diesel::prelude::*;
 
 use super::page::{Page, PageRequest};
 use super::schema::{council_seats, organizations};
-use super::visibility;
-use super::write::{Action, Change, Precondition, Tx, unchanged};
-use super::{AnyConnection, Backend, alliances, memberships, new_id, stored, utc};
-use crate::domain::council::{
-    Council, CouncilSeat, CouncilSeatPatch, NewCouncilSeat, Position, check_dates,
-};
+use super::{AnyConnection, Backend, Stored, alliances, stored, utc};
+use crate::domain::council::{Council, CouncilSeat, Position};
 use crate::domain::organization::OrganizationSummary;
 use crate::domain::{Name, Slug, Url};
 use crate::error::ApiError;
@@ -124,7 +120,7 @@ pub fn find(conn: &mut AnyConnection, id: &str) -> Result<CouncilSeat, ApiError>
 }
 
 /// Every seat of an alliance, past and present.
-fn all_of(conn: &mut AnyConnection, alliance_id: &str) -> Result<Vec<CouncilSeat>, ApiError> {
+pub fn all_of(conn: &mut AnyConnection, alliance_id: &str) -> Result<Vec<CouncilSeat>, ApiError> {
     seats_query!()
         .filter(council_seats::alliance_id.eq(alliance_id.to_owned()))
         .order(council_seats::id.asc())
@@ -209,218 +205,46 @@ pub fn as_of(
     })
 }
 
-/// The rules across seats: one sitting chair and one sitting
-/// secretary-general at any date; one person's terms in one position do not
-/// overlap.
-fn check_rules(conn: &mut AnyConnection, seat: &CouncilSeat) -> Result<(), ApiError> {
-    check_dates(seat).map_err(|(field, m)| ApiError::invalid(field, "inconsistent", m))?;
-    for other in all_of(conn, &seat.alliance_id)? {
-        if other.id == seat.id || other.position != seat.position || !other.overlaps(seat) {
-            continue;
-        }
-        if seat.position.is_single() {
-            return Err(ApiError::conflict(
-                "position",
-                &format!("one_sitting_{}", seat.position),
-                format!(
-                    "an alliance has one sitting {} at a time: {} holds it from {} to {}",
-                    seat.position,
-                    other.person_name_zh,
-                    other.term_starts_on,
-                    other.last_day()
-                ),
-            ));
-        }
-        if other.person_name_zh == seat.person_name_zh {
-            return Err(ApiError::conflict(
-                "term_starts_on",
-                "overlapping_term",
-                format!(
-                    "{} already holds a {} seat from {} to {}; terms of one person in one position do not overlap",
-                    seat.person_name_zh,
-                    seat.position,
-                    other.term_starts_on,
-                    other.last_day()
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-pub fn create(
-    tx: &mut Tx<'_>,
-    alliance_key: &str,
-    new: NewCouncilSeat,
-) -> Result<CouncilSeat, ApiError> {
-    let alliance = alliances::find(tx.conn, alliance_key)?;
-    tx.principal
-        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
-    let org = super::organizations::named(tx.conn, &new.organization, "organization")?;
-    if memberships::open_membership(tx.conn, &alliance.id, &org.id)?.is_none() {
-        return Err(ApiError::invalid(
-            "organization",
-            "not_a_member",
-            format!(
-                "`{}` is not a current member of `{}`; a council seat represents a member",
-                org.slug, alliance.slug
-            ),
-        ));
-    }
-    let now = utc(tx.now());
-    let seat = CouncilSeat {
-        id: new_id(),
-        alliance_id: alliance.id,
-        organization: org.summary(),
-        organization_version: org.version,
-        person_name_zh: new.person_name_zh,
-        person_name_en: new.person_name_en,
-        position: new.position,
-        term_number: new.term_number,
-        term_starts_on: new.term_starts_on,
-        term_ends_on: new.term_ends_on,
-        ended_on: None,
-        end_reason: None,
-        appointment_document: new.appointment_document,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    check_rules(tx.conn, &seat)?;
+/// Stores a new seat.
+pub fn insert(conn: &mut AnyConnection, seat: &CouncilSeat) -> Result<(), ApiError> {
     diesel::insert_into(council_seats::table)
-        .values(to_row(&seat))
-        .execute(tx.conn)?;
-    tx.record(Change {
-        action: Action::Created,
-        resource_type: "council_seat",
-        resource_id: &seat.id,
-        alliance_id: Some(&seat.alliance_id),
-        version: seat.version,
-        before: None,
-        after: Some(&seat),
-    })?;
-    Ok(seat)
-}
-
-/// Stores a changed seat (version checked) and records the change.
-fn save(
-    tx: &mut Tx<'_>,
-    before: &CouncilSeat,
-    mut after: CouncilSeat,
-) -> Result<CouncilSeat, ApiError> {
-    after.version += 1;
-    after.updated_at = utc(tx.now());
-    let updated = diesel::update(
-        council_seats::table
-            .filter(council_seats::id.eq(&before.id))
-            .filter(council_seats::version.eq(before.version)),
-    )
-    .set(to_row(&after))
-    .execute(tx.conn)?;
-    if updated == 0 {
-        return Err(ApiError::PreconditionFailed(
-            "the seat changed while this request ran; retry".into(),
-        ));
-    }
-    tx.record(Change {
-        action: Action::Updated,
-        resource_type: "council_seat",
-        resource_id: &after.id,
-        alliance_id: Some(&after.alliance_id),
-        version: after.version,
-        before: Some(before),
-        after: Some(&after),
-    })?;
-    Ok(after)
-}
-
-pub fn update(
-    tx: &mut Tx<'_>,
-    id: &str,
-    patch: CouncilSeatPatch,
-    pre: &Precondition,
-) -> Result<CouncilSeat, ApiError> {
-    let before = find(tx.conn, id)?;
-    visibility::alliance_to_change(tx.conn, tx.principal, &before)?;
-    pre.check(&before)?;
-    let mut after = before.clone();
-    if let Some(v) = patch.person_name_zh {
-        after.person_name_zh = v;
-    }
-    if let Some(v) = patch.person_name_en {
-        after.person_name_en = v;
-    }
-    if let Some(v) = patch.position {
-        after.position = v;
-    }
-    if let Some(v) = patch.term_number {
-        after.term_number = v;
-    }
-    if let Some(v) = patch.term_starts_on {
-        after.term_starts_on = v;
-    }
-    if let Some(v) = patch.term_ends_on {
-        after.term_ends_on = v;
-    }
-    if let Some(v) = patch.ended_on {
-        after.ended_on = v;
-    }
-    if let Some(v) = patch.end_reason {
-        after.end_reason = v;
-    }
-    if let Some(v) = patch.appointment_document {
-        after.appointment_document = v;
-    }
-    if unchanged(&before, &after) {
-        return Ok(before);
-    }
-    check_rules(tx.conn, &after)?;
-    save(tx, &before, after)
-}
-
-/// Deletes a seat recorded by mistake (end it with `ended_on` otherwise).
-pub fn delete(tx: &mut Tx<'_>, id: &str, pre: &Precondition) -> Result<(), ApiError> {
-    let before = find(tx.conn, id)?;
-    visibility::alliance_to_change(tx.conn, tx.principal, &before)?;
-    pre.check(&before)?;
-    diesel::delete(council_seats::table.filter(council_seats::id.eq(&before.id)))
-        .execute(tx.conn)?;
-    tx.record(Change {
-        action: Action::Deleted,
-        resource_type: "council_seat",
-        resource_id: &before.id,
-        alliance_id: Some(&before.alliance_id),
-        version: before.version + 1,
-        before: Some(&before),
-        after: None,
-    })?;
+        .values(to_row(seat))
+        .execute(conn)?;
     Ok(())
 }
 
-/// Ends the seats an organisation holds in an alliance it leaves on
-/// `left_on`: a seat represents a member. Seats whose term starts later end
-/// on their first day. Returns how many were ended.
-pub fn end_for_leaving(
-    tx: &mut Tx<'_>,
-    alliance_id: &str,
-    organization_id: &str,
-    left_on: NaiveDate,
-) -> Result<usize, ApiError> {
-    let seats: Vec<CouncilSeat> = all_of(tx.conn, alliance_id)?
-        .into_iter()
-        .filter(|s| s.organization.id == organization_id && s.last_day() > left_on)
-        .collect();
-    let count = seats.len();
-    for before in seats {
-        let mut after = before.clone();
-        after.ended_on = Some(left_on.max(before.term_starts_on));
-        after.end_reason = Some(format!(
-            "{} left the alliance on {left_on}",
-            before.organization.slug
-        ));
-        save(tx, &before, after)?;
-    }
-    Ok(count)
+pub fn remove(conn: &mut AnyConnection, id: &str) -> Result<(), ApiError> {
+    diesel::delete(council_seats::table.filter(council_seats::id.eq(id))).execute(conn)?;
+    Ok(())
 }
 
-visibility::alliance_record!(CouncilSeat, "council seat");
+impl Stored for CouncilSeat {
+    const RESOURCE: &'static str = "council_seat";
+    const NAME: &'static str = "seat";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn alliance_id(&self) -> Option<&str> {
+        Some(&self.alliance_id)
+    }
+    fn next_version(&mut self, at: chrono::DateTime<chrono::Utc>) {
+        self.version += 1;
+        self.updated_at = at;
+    }
+    fn find(conn: &mut AnyConnection, id: &str) -> Result<Self, ApiError> {
+        find(conn, id)
+    }
+    fn replace(conn: &mut AnyConnection, seat: &Self, expected: i64) -> Result<bool, ApiError> {
+        let updated = diesel::update(
+            council_seats::table
+                .filter(council_seats::id.eq(&seat.id))
+                .filter(council_seats::version.eq(expected)),
+        )
+        .set(to_row(seat))
+        .execute(conn)?;
+        Ok(updated == 1)
+    }
+}

@@ -4,10 +4,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::kpi_definitions;
-use super::write::{Action, Change, Precondition, Tx, unchanged};
-use super::{AnyConnection, stored, utc};
+use super::{AnyConnection, Stored, stored, utc};
 use crate::domain::Name;
-use crate::domain::kpi::{KpiDefinition, KpiDefinitionPatch, NewKpiDefinition, check};
+use crate::domain::kpi::KpiDefinition;
 use crate::error::ApiError;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -98,110 +97,38 @@ pub fn find(conn: &mut AnyConnection, code: &str) -> Result<KpiDefinition, ApiEr
         .into_resource()
 }
 
-fn checked(k: &KpiDefinition) -> Result<(), ApiError> {
-    check(k).map_err(|(field, m)| ApiError::invalid(field, "inconsistent", m))
-}
-
-pub fn create(tx: &mut Tx<'_>, new: NewKpiDefinition) -> Result<KpiDefinition, ApiError> {
-    tx.principal.ensure_admin("change the KPI catalogue")?;
-    if find(tx.conn, &new.code).is_ok() {
-        return Err(ApiError::conflict(
-            "code",
-            "taken",
-            format!("the catalogue already has `{}`", new.code),
-        ));
-    }
-    let now = utc(tx.now());
-    let kpi = KpiDefinition {
-        code: new.code,
-        name_zh: new.name_zh,
-        name_en: new.name_en,
-        unit: new.unit,
-        direction: new.direction,
-        value_type: new.value_type,
-        derivation: new.derivation,
-        evidence_required: new.evidence_required,
-        source: new.source,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    checked(&kpi)?;
+/// Stores a new catalogue entry.
+pub fn insert(conn: &mut AnyConnection, k: &KpiDefinition) -> Result<(), ApiError> {
     diesel::insert_into(kpi_definitions::table)
-        .values(KpiRow::from_resource(&kpi)?)
-        .execute(tx.conn)?;
-    tx.record(Change {
-        action: Action::Created,
-        resource_type: "kpi_definition",
-        resource_id: &kpi.code,
-        alliance_id: None,
-        version: kpi.version,
-        before: None,
-        after: Some(&kpi),
-    })?;
-    Ok(kpi)
+        .values(KpiRow::from_resource(k)?)
+        .execute(conn)?;
+    Ok(())
 }
 
-pub fn update(
-    tx: &mut Tx<'_>,
-    code: &str,
-    patch: KpiDefinitionPatch,
-    pre: &Precondition,
-) -> Result<KpiDefinition, ApiError> {
-    tx.principal.ensure_admin("change the KPI catalogue")?;
-    let before = find(tx.conn, code)?;
-    pre.check(&before)?;
-    let mut after = before.clone();
-    if let Some(v) = patch.name_zh {
-        after.name_zh = v;
+impl Stored for KpiDefinition {
+    const RESOURCE: &'static str = "kpi_definition";
+    const NAME: &'static str = "KPI";
+    fn id(&self) -> &str {
+        &self.code
     }
-    if let Some(v) = patch.name_en {
-        after.name_en = v;
+    fn version(&self) -> i64 {
+        self.version
     }
-    if let Some(v) = patch.unit {
-        after.unit = v;
+    fn next_version(&mut self, at: chrono::DateTime<chrono::Utc>) {
+        self.version += 1;
+        self.updated_at = at;
     }
-    if let Some(v) = patch.direction {
-        after.direction = v;
+    fn find(conn: &mut AnyConnection, code: &str) -> Result<Self, ApiError> {
+        find(conn, code)
     }
-    if let Some(v) = patch.value_type {
-        after.value_type = v;
+    fn replace(conn: &mut AnyConnection, k: &Self, expected: i64) -> Result<bool, ApiError> {
+        let updated = diesel::update(
+            kpi_definitions::table
+                .filter(kpi_definitions::code.eq(&k.code))
+                .filter(kpi_definitions::version.eq(expected)),
+        )
+        .set(KpiRow::from_resource(k)?)
+        .execute(conn)?;
+        Ok(updated == 1)
     }
-    if let Some(v) = patch.derivation {
-        after.derivation = v;
-    }
-    if let Some(v) = patch.evidence_required {
-        after.evidence_required = v;
-    }
-    if let Some(v) = patch.source {
-        after.source = v;
-    }
-    if unchanged(&before, &after) {
-        return Ok(before);
-    }
-    checked(&after)?;
-    after.version += 1;
-    after.updated_at = utc(tx.now());
-    let updated = diesel::update(
-        kpi_definitions::table
-            .filter(kpi_definitions::code.eq(&before.code))
-            .filter(kpi_definitions::version.eq(before.version)),
-    )
-    .set(KpiRow::from_resource(&after)?)
-    .execute(tx.conn)?;
-    if updated == 0 {
-        return Err(ApiError::PreconditionFailed(
-            "the KPI changed while this request ran; retry".into(),
-        ));
-    }
-    tx.record(Change {
-        action: Action::Updated,
-        resource_type: "kpi_definition",
-        resource_id: &after.code,
-        alliance_id: None,
-        version: after.version,
-        before: Some(&before),
-        after: Some(&after),
-    })?;
-    Ok(after)
 }

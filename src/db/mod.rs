@@ -12,6 +12,7 @@ pub mod audit;
 pub mod changes;
 pub mod council;
 pub mod idempotency;
+pub mod journal;
 pub mod kpis;
 pub mod memberships;
 pub mod organizations;
@@ -22,7 +23,6 @@ pub mod schema;
 pub mod settings;
 pub mod visibility;
 pub mod webhooks;
-pub mod write;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -32,9 +32,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::auth::Principal;
 use crate::error::ApiError;
-pub use write::Tx;
 
 #[derive(diesel::MultiConnection)]
 pub enum AnyConnection {
@@ -473,54 +471,12 @@ impl Db {
         }
     }
 
-    /// Reads one alliance's records, named by the path (`key`), for a
-    /// caller who may read them (403 otherwise; see [`visibility`]).
-    pub async fn read_alliance<T, F>(
-        &self,
-        caller: Principal,
-        key: String,
-        f: F,
-    ) -> Result<T, ApiError>
+    /// Runs `f` in one transaction, on the calling thread (callers are off
+    /// the async workers: the service layer's `write`, the CLI, the seed).
+    /// Writers take their turn here; feed readers are woken after a commit.
+    pub fn transact<T, F>(&self, f: F) -> Result<T, ApiError>
     where
-        T: Send + 'static,
-        F: FnOnce(&mut AnyConnection, &str) -> Result<T, ApiError> + Send + 'static,
-    {
-        self.read(move |c| {
-            let alliance = visibility::readable_alliance(c, &caller, &key)?;
-            f(c, &alliance.id)
-        })
-        .await
-    }
-
-    /// Reads a record found by its own id, which a caller outside its
-    /// alliance is told does not exist (see [`visibility`]).
-    pub async fn read_record<T, F>(&self, caller: Principal, f: F) -> Result<T, ApiError>
-    where
-        T: visibility::AllianceRecord + Send + 'static,
-        F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
-    {
-        self.read(move |c| {
-            let record = f(c)?;
-            visibility::reveal(c, &caller, record)
-        })
-        .await
-    }
-
-    /// Runs a change on a blocking thread, in one transaction that also
-    /// appends the audit record and the change event (see [`Tx`]).
-    pub async fn write<T, F>(&self, principal: Principal, f: F) -> Result<T, ApiError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Tx<'_>) -> Result<T, ApiError> + Send + 'static,
-    {
-        let db = self.clone();
-        actix_web::web::block(move || db.write_blocking(&principal, f)).await?
-    }
-
-    /// [`Db::write`] for callers already off the async workers (CLI, seed).
-    pub fn write_blocking<T, F>(&self, principal: &Principal, f: F) -> Result<T, ApiError>
-    where
-        F: FnOnce(&mut Tx<'_>) -> Result<T, ApiError>,
+        F: FnOnce(&mut AnyConnection) -> Result<T, ApiError>,
     {
         let _one_writer = match self.engine {
             Engine::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner())),
@@ -537,7 +493,7 @@ impl Db {
                 // can never miss an event that commits later. Held to commit.
                 diesel::sql_query("SELECT pg_advisory_xact_lock(7311)").execute(pg)?;
             }
-            let done = f(&mut Tx::new(conn, principal));
+            let done = f(conn);
             body_done = done.is_ok();
             done
         });
@@ -600,6 +556,27 @@ pub(crate) fn contains_pattern(text: &str) -> String {
     }
     p.push('%');
     p
+}
+
+/// A record kept in one table with a version column: what the write steps
+/// every resource shares (see `service::tx::update`) need from storage.
+pub trait Stored: Sized {
+    /// What the audit trail and the change feed call it (`activity`).
+    const RESOURCE: &'static str;
+    /// What messages call it (`council seat`).
+    const NAME: &'static str;
+    fn id(&self) -> &str;
+    fn version(&self) -> i64;
+    /// The alliance whose readers see its changes in the feed, if any.
+    fn alliance_id(&self) -> Option<&str> {
+        None
+    }
+    /// The next version, changed at `at`.
+    fn next_version(&mut self, at: chrono::DateTime<chrono::Utc>);
+    fn find(conn: &mut AnyConnection, id: &str) -> Result<Self, ApiError>;
+    /// Replaces the stored record if its version is still `expected`;
+    /// `false` when another writer got there first.
+    fn replace(conn: &mut AnyConnection, record: &Self, expected: i64) -> Result<bool, ApiError>;
 }
 
 /// A new resource id: a UUIDv7, so ids sort in creation order.

@@ -10,14 +10,12 @@ use super::schema::{
     activity_organizations, alliances, memberships, organization_refs, organizations,
     platform_partners, platforms,
 };
-use super::write::{Action, Change, Precondition, Tx, unchanged};
 use super::{
-    AnyConnection, Backend, INSERT_BATCH, contains_pattern, insert_all, lower, new_id, stored, utc,
+    AnyConnection, Backend, INSERT_BATCH, Stored, contains_pattern, insert_all, lower, stored, utc,
 };
-use crate::auth::Role;
 use crate::domain::organization::{
-    Certification, CertificationLevel, ExternalRef, FormerName, NewOrganization, Organization,
-    OrganizationKind, OrganizationPatch, OrganizationSummary, RegistrationCategory, check,
+    Certification, CertificationLevel, ExternalRef, Organization, OrganizationKind,
+    OrganizationSummary, RegistrationCategory,
 };
 use crate::domain::{ExternalSystem, Name, Slug, Url, Uscc};
 use crate::error::{ApiError, FieldError};
@@ -271,7 +269,7 @@ pub fn list(
 
 /// Refuses values another organisation already holds: slug, USCC, and
 /// external references.
-fn ensure_unique(
+pub fn ensure_unique(
     conn: &mut AnyConnection,
     o: &Organization,
     check_slug: bool,
@@ -338,227 +336,6 @@ fn write_refs(conn: &mut AnyConnection, o: &Organization) -> Result<(), ApiError
     Ok(())
 }
 
-pub fn create(tx: &mut Tx<'_>, new: NewOrganization) -> Result<Organization, ApiError> {
-    let org = registered(tx, new)?;
-    ensure_unique(tx.conn, &org, true)?;
-    diesel::insert_into(organizations::table)
-        .values(OrganizationRow::from_resource(&org))
-        .execute(tx.conn)?;
-    write_refs(tx.conn, &org)?;
-    tx.record(Change {
-        action: Action::Created,
-        resource_type: "organization",
-        resource_id: &org.id,
-        alliance_id: None,
-        version: org.version,
-        before: None,
-        after: Some(&org),
-    })?;
-    Ok(org)
-}
-
-/// Registers many organisations with multi-row inserts (bulk imports). The
-/// caller has checked that no slug, USCC or reference is taken or repeated;
-/// the unique indexes refuse the whole batch if one is.
-pub fn create_many(
-    tx: &mut Tx<'_>,
-    news: Vec<NewOrganization>,
-) -> Result<Vec<Organization>, ApiError> {
-    let orgs = news
-        .into_iter()
-        .map(|new| registered(tx, new))
-        .collect::<Result<Vec<_>, _>>()?;
-    let rows: Vec<_> = orgs.iter().map(OrganizationRow::from_resource).collect();
-    insert_all!(tx.conn, organizations::table, &rows);
-    let refs: Vec<RefRow> = orgs.iter().flat_map(RefRow::of).collect();
-    insert_all!(tx.conn, organization_refs::table, &refs);
-    let changes: Vec<_> = orgs
-        .iter()
-        .map(|org| Change {
-            action: Action::Created,
-            resource_type: "organization",
-            resource_id: &org.id,
-            alliance_id: None,
-            version: org.version,
-            before: None,
-            after: Some(org),
-        })
-        .collect();
-    tx.record_all(&changes)?;
-    Ok(orgs)
-}
-
-/// A new organisation as the caller may register it: an admin or a
-/// secretariat, or a member token registering its own slug.
-fn registered(tx: &Tx<'_>, new: NewOrganization) -> Result<Organization, ApiError> {
-    let own = tx.principal.role == Role::Member
-        && tx.principal.organization.as_deref() == Some(new.slug.as_str());
-    if !own {
-        tx.principal
-            .ensure_role(&[Role::Admin, Role::Secretariat], "register organizations")?;
-    } else if new.certification.is_some() || !new.former_names.is_empty() {
-        // What a member may not change later, it may not set at the start.
-        return Err(ApiError::Forbidden(
-            "secretariat-owned field(s) a member token cannot set: certification, former_names"
-                .into(),
-        ));
-    }
-    let now = utc(tx.now());
-    let org = Organization {
-        id: new_id(),
-        slug: new.slug,
-        kind: new.kind,
-        name_zh: new.name_zh,
-        name_en: new.name_en,
-        region: new.region,
-        website: new.website,
-        external_refs: new.external_refs,
-        registration_category: new.uscc.as_ref().map(RegistrationCategory::of),
-        uscc: new.uscc,
-        certification: new.certification,
-        former_names: new.former_names,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    checked(&org)?;
-    Ok(org)
-}
-
-/// Who may change an organisation: an admin; its own member token; a
-/// secretariat whose token covers every alliance it currently belongs to.
-/// A record several alliances share belongs to none of them alone, so one
-/// secretariat cannot take it over by admitting it (README, "Shared
-/// records").
-fn ensure_editor(tx: &mut Tx<'_>, org: &Organization) -> Result<(), ApiError> {
-    let p = tx.principal;
-    match p.role {
-        Role::Admin => Ok(()),
-        Role::Member
-            if p.organization
-                .as_deref()
-                .is_some_and(|o| o == org.id || o == org.slug.as_str()) =>
-        {
-            Ok(())
-        }
-        Role::Secretariat => {
-            let scope: Vec<(String, String)> = memberships::table
-                .inner_join(alliances::table)
-                .filter(memberships::organization_id.eq(&org.id))
-                .filter(memberships::status.ne("left"))
-                .select((alliances::id, alliances::slug))
-                .load(tx.conn)?;
-            let outside: Vec<&str> = scope
-                .iter()
-                .filter(|(id, slug)| !p.covers_alliance(id, slug))
-                .map(|(_, slug)| slug.as_str())
-                .collect();
-            if scope.is_empty() {
-                Err(ApiError::Forbidden(format!(
-                    "`{}` is not a member of an alliance this token covers",
-                    org.slug
-                )))
-            } else if !outside.is_empty() {
-                Err(ApiError::Forbidden(format!(
-                    "`{}` is also a member of {}: a record several alliances share is changed by an admin or by the organisation's own member token",
-                    org.slug,
-                    outside.join(", ")
-                )))
-            } else {
-                Ok(())
-            }
-        }
-        Role::Member => Err(ApiError::Forbidden(
-            "a member token may change only its own organization".into(),
-        )),
-        role => Err(ApiError::Forbidden(format!(
-            "the role `{role}` cannot change organizations"
-        ))),
-    }
-}
-
-/// Former names kept on a record, as `domain::organization` lets a body set.
-const MAX_FORMER_NAMES: usize = 20;
-
-pub fn update(
-    tx: &mut Tx<'_>,
-    key: &str,
-    patch: OrganizationPatch,
-    pre: &Precondition,
-) -> Result<Organization, ApiError> {
-    update_inner(tx, key, patch, pre, None)
-}
-
-/// `update`, where attaching `claimed` (the reference of a by-reference
-/// upsert) does not count as a change to a secretariat-owned field.
-fn update_inner(
-    tx: &mut Tx<'_>,
-    key: &str,
-    patch: OrganizationPatch,
-    pre: &Precondition,
-    claimed: Option<&ExternalRef>,
-) -> Result<Organization, ApiError> {
-    let before = find(tx.conn, key)?;
-    pre.check(&before)?;
-    let mut after = before.clone();
-    let explicit_former_names = patch.former_names.is_some();
-    patch.apply(&mut after);
-    if after.name_zh != before.name_zh && !explicit_former_names {
-        after.former_names.push(FormerName {
-            name_zh: before.name_zh.clone(),
-            used_until: super::write::tianjin_today(),
-        });
-        // As many as a body may set: the oldest go (the audit trail keeps them).
-        let excess = after.former_names.len().saturating_sub(MAX_FORMER_NAMES);
-        after.former_names.drain(..excess);
-    }
-    // A change that changes nothing writes nothing and needs no editor
-    // (re-importing an export leaves shared records as they are).
-    if unchanged(&before, &after) {
-        return Ok(before);
-    }
-    ensure_editor(tx, &before)?;
-    if tx.principal.role == Role::Member {
-        ensure_member_owned(&before, &after, claimed)?;
-    }
-    checked(&after)?;
-    ensure_unique(tx.conn, &after, false)?;
-    after.version += 1;
-    after.updated_at = utc(tx.now());
-    let updated = diesel::update(
-        organizations::table
-            .filter(organizations::id.eq(&before.id))
-            .filter(organizations::version.eq(before.version)),
-    )
-    .set(OrganizationRow::from_resource(&after))
-    .execute(tx.conn)?;
-    if updated == 0 {
-        return Err(ApiError::PreconditionFailed(
-            "the organization changed while this request ran; retry".into(),
-        ));
-    }
-    if after.external_refs != before.external_refs {
-        write_refs(tx.conn, &after)?;
-    }
-    // A certification feeds the certified-enterprise count of every
-    // alliance the organisation belongs to.
-    crate::db::reports::guard_organization(tx.conn, &after.id)?;
-    tx.record(Change {
-        action: Action::Updated,
-        resource_type: "organization",
-        resource_id: &after.id,
-        alliance_id: None,
-        version: after.version,
-        before: Some(&before),
-        after: Some(&after),
-    })?;
-    Ok(after)
-}
-
-fn checked(o: &Organization) -> Result<(), ApiError> {
-    check(o).map_err(|(field, message)| ApiError::invalid(field, "inconsistent", message))
-}
-
 /// The organisations a request body lists (ids or slugs) in `field`, in id
 /// order; an unknown or repeated one is a 422 naming its place in the list.
 pub fn named_list(
@@ -619,126 +396,6 @@ pub fn named(conn: &mut AnyConnection, key: &str, field: &str) -> Result<Organiz
     match find(conn, key) {
         Err(ApiError::NotFound(msg)) => Err(ApiError::invalid(field, "not_found", msg)),
         other => other,
-    }
-}
-
-/// Deletes an organisation that never belonged to an alliance (a mistaken
-/// entry). One with memberships stays: membership history is never deleted.
-pub fn delete(tx: &mut Tx<'_>, key: &str, pre: &Precondition) -> Result<(), ApiError> {
-    tx.principal.ensure_admin("delete organizations")?;
-    let before = find(tx.conn, key)?;
-    pre.check(&before)?;
-    let held: i64 = memberships::table
-        .filter(memberships::organization_id.eq(&before.id))
-        .count()
-        .get_result(tx.conn)?;
-    if held > 0 {
-        return Err(ApiError::Conflict {
-            detail: format!(
-                "`{}` has {held} membership record(s); membership history is never deleted, so neither is the organization",
-                before.slug
-            ),
-            errors: vec![],
-        });
-    }
-    let used: i64 = platforms::table
-        .filter(platforms::host_organization_id.eq(&before.id))
-        .count()
-        .get_result::<i64>(tx.conn)?
-        + platform_partners::table
-            .filter(platform_partners::organization_id.eq(&before.id))
-            .count()
-            .get_result::<i64>(tx.conn)?
-        + activity_organizations::table
-            .filter(activity_organizations::organization_id.eq(&before.id))
-            .count()
-            .get_result::<i64>(tx.conn)?;
-    if used > 0 {
-        return Err(ApiError::Conflict {
-            detail: format!(
-                "`{}` is named by {used} platform or activity record(s); those records are kept, so the organization is too",
-                before.slug
-            ),
-            errors: vec![],
-        });
-    }
-    diesel::delete(
-        organization_refs::table.filter(organization_refs::organization_id.eq(&before.id)),
-    )
-    .execute(tx.conn)?;
-    diesel::delete(organizations::table.filter(organizations::id.eq(&before.id)))
-        .execute(tx.conn)?;
-    tx.record(Change {
-        action: Action::Deleted,
-        resource_type: "organization",
-        resource_id: &before.id,
-        alliance_id: None,
-        version: before.version + 1,
-        before: Some(&before),
-        after: None,
-    })?;
-    Ok(())
-}
-
-/// The fields an organisation's own member token may change; the rest
-/// (kind, names of record, USCC, external references) belong to the
-/// alliances' secretariats.
-pub const MEMBER_OWNED: &[&str] = &["name_en", "region", "website"];
-
-fn ensure_member_owned(
-    before: &Organization,
-    after: &Organization,
-    claimed: Option<&ExternalRef>,
-) -> Result<(), ApiError> {
-    let mut refs_after = after.external_refs.clone();
-    if let Some(r) = claimed.filter(|r| !before.external_refs.contains(r)) {
-        refs_after.retain(|x| x != r);
-    }
-    let changed = [
-        ("kind", before.kind != after.kind),
-        ("name_zh", before.name_zh != after.name_zh),
-        ("uscc", before.uscc != after.uscc),
-        ("external_refs", before.external_refs != refs_after),
-        ("certification", before.certification != after.certification),
-        ("former_names", before.former_names != after.former_names),
-    ];
-    // And whatever else is not member-owned: `before` with the member-owned
-    // fields (and a claimed reference) of `after` must be `after`.
-    let mut allowed = before.clone();
-    allowed.name_en = after.name_en.clone();
-    allowed.region = after.region.clone();
-    allowed.website = after.website.clone();
-    allowed.external_refs = after.external_refs.clone();
-    let other_change = changed.iter().all(|(_, c)| !c) && !unchanged(&allowed, after);
-    let mut errors: Vec<FieldError> = changed
-        .iter()
-        .filter(|(_, c)| *c)
-        .map(|(field, _)| {
-            FieldError::new(
-                *field,
-                "not_owned",
-                "a member token may change only name_en, region and website",
-            )
-        })
-        .collect();
-    if other_change {
-        errors.push(FieldError::new(
-            "body",
-            "not_owned",
-            "a member token may change only name_en, region and website",
-        ));
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(format!(
-            "secretariat-owned field(s): {}",
-            errors
-                .iter()
-                .map(|e| e.field.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )))
     }
 }
 
@@ -806,69 +463,88 @@ pub fn find_by_ref(
     holder.map(|org_id| find(conn, &org_id)).transpose()
 }
 
-/// Creates or replaces the organisation a member system knows as
-/// `{system, id}`; the reference is kept among its `external_refs`.
-/// Returns the organisation and whether it was created.
-pub fn upsert_by_ref(
-    tx: &mut Tx<'_>,
-    system: &ExternalSystem,
-    id: &Name,
-    body: NewOrganization,
-    pre: &Precondition,
-) -> Result<(Organization, bool), ApiError> {
-    let reference = ExternalRef {
-        system: system.clone(),
-        id: id.clone(),
-    };
-    // The holder of the reference, else the organisation the body names.
-    let existing = match find_by_ref(tx.conn, system, id)? {
-        Some(org) => Some(org),
-        None => match find(tx.conn, body.slug.as_str()) {
-            Ok(org) => Some(org),
-            Err(ApiError::NotFound(_)) => None,
-            Err(e) => return Err(e),
-        },
-    };
-    let Some(existing) = existing else {
-        if matches!(pre, Precondition::OneOf(_)) {
-            return Err(ApiError::PreconditionFailed(format!(
-                "no organization holds {system}:{id} yet"
-            )));
-        }
-        let mut new = body;
-        if !new.external_refs.contains(&reference) {
-            new.external_refs.push(reference);
-        }
-        return create(tx, new).map(|org| (org, true));
-    };
-    if existing.slug != body.slug {
-        return Err(ApiError::conflict(
-            "slug",
-            "conflict",
-            format!(
-                "{system}:{id} belongs to `{}`; a slug does not change",
-                existing.slug
-            ),
-        ));
+/// Stores new organisations and their references (multi-row inserts for
+/// bulk imports; the unique indexes refuse the whole batch if a slug, USCC
+/// or reference is taken).
+pub fn insert(conn: &mut AnyConnection, orgs: &[Organization]) -> Result<(), ApiError> {
+    let rows: Vec<_> = orgs.iter().map(OrganizationRow::from_resource).collect();
+    insert_all!(conn, organizations::table, &rows);
+    let refs: Vec<RefRow> = orgs.iter().flat_map(RefRow::of).collect();
+    insert_all!(conn, organization_refs::table, &refs);
+    Ok(())
+}
+
+pub fn remove(conn: &mut AnyConnection, id: &str) -> Result<(), ApiError> {
+    diesel::delete(organization_refs::table.filter(organization_refs::organization_id.eq(id)))
+        .execute(conn)?;
+    diesel::delete(organizations::table.filter(organizations::id.eq(id))).execute(conn)?;
+    Ok(())
+}
+
+/// The alliances (id, slug) an organisation currently belongs to.
+pub fn current_alliances(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Vec<(String, String)>, ApiError> {
+    Ok(memberships::table
+        .inner_join(alliances::table)
+        .filter(memberships::organization_id.eq(id))
+        .filter(memberships::status.ne("left"))
+        .select((alliances::id, alliances::slug))
+        .load(conn)?)
+}
+
+/// How many membership records an organisation has (current or past).
+pub fn membership_count(conn: &mut AnyConnection, id: &str) -> Result<i64, ApiError> {
+    Ok(memberships::table
+        .filter(memberships::organization_id.eq(id))
+        .count()
+        .get_result(conn)?)
+}
+
+/// How many platform and activity records name an organisation.
+pub fn records_naming(conn: &mut AnyConnection, id: &str) -> Result<i64, ApiError> {
+    Ok(platforms::table
+        .filter(platforms::host_organization_id.eq(id))
+        .count()
+        .get_result::<i64>(conn)?
+        + platform_partners::table
+            .filter(platform_partners::organization_id.eq(id))
+            .count()
+            .get_result::<i64>(conn)?
+        + activity_organizations::table
+            .filter(activity_organizations::organization_id.eq(id))
+            .count()
+            .get_result::<i64>(conn)?)
+}
+
+impl Stored for Organization {
+    const RESOURCE: &'static str = "organization";
+    const NAME: &'static str = "organization";
+    fn id(&self) -> &str {
+        &self.id
     }
-    // An upsert adds references and never removes one (PATCH does that).
-    let mut refs = existing.external_refs.clone();
-    for r in body.external_refs.iter().chain([&reference]) {
-        if !refs.contains(r) {
-            refs.push(r.clone());
-        }
+    fn version(&self) -> i64 {
+        self.version
     }
-    let patch = OrganizationPatch {
-        kind: Some(body.kind),
-        name_zh: Some(body.name_zh),
-        name_en: Some(body.name_en),
-        uscc: Some(body.uscc),
-        region: Some(body.region),
-        website: Some(body.website),
-        external_refs: Some(refs),
-        // Kept when the body leaves them out: member systems do not know them.
-        certification: body.certification.map(Some),
-        former_names: (!body.former_names.is_empty()).then_some(body.former_names),
-    };
-    update_inner(tx, &existing.id, patch, pre, Some(&reference)).map(|org| (org, false))
+    fn next_version(&mut self, at: chrono::DateTime<chrono::Utc>) {
+        self.version += 1;
+        self.updated_at = at;
+    }
+    fn find(conn: &mut AnyConnection, id: &str) -> Result<Self, ApiError> {
+        find(conn, id)
+    }
+    fn replace(conn: &mut AnyConnection, o: &Self, expected: i64) -> Result<bool, ApiError> {
+        let updated = diesel::update(
+            organizations::table
+                .filter(organizations::id.eq(&o.id))
+                .filter(organizations::version.eq(expected)),
+        )
+        .set(OrganizationRow::from_resource(o))
+        .execute(conn)?;
+        if updated == 1 {
+            write_refs(conn, o)?;
+        }
+        Ok(updated == 1)
+    }
 }

@@ -7,15 +7,10 @@ use diesel::prelude::*;
 
 use super::page::{Page, PageRequest};
 use super::schema::{activities, platform_partners, platforms};
-use super::visibility;
-use super::write::{Action, Change, Precondition, Tx, unchanged};
-use super::{AnyConnection, Backend, alliances, memberships, new_id, organizations, stored, utc};
+use super::{AnyConnection, Backend, Stored, alliances, organizations, stored, utc};
 use crate::domain::Name;
-use crate::domain::alliance::Alliance;
 use crate::domain::organization::OrganizationSummary;
-use crate::domain::platform::{
-    NewPlatform, Platform, PlatformKind, PlatformPatch, PlatformStatus, check_dates,
-};
+use crate::domain::platform::{Platform, PlatformKind, PlatformStatus};
 use crate::error::ApiError;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -174,48 +169,46 @@ pub fn list(
     })
 }
 
-/// The host named in a body: a registered organisation that is a current
-/// member of the alliance.
-fn host(
-    conn: &mut AnyConnection,
-    alliance: &Alliance,
-    key: &str,
-) -> Result<OrganizationSummary, ApiError> {
-    let org = organizations::named(conn, key, "host_organization")?;
-    if memberships::open_membership(conn, &alliance.id, &org.id)?.is_none() {
-        return Err(ApiError::invalid(
-            "host_organization",
-            "not_a_member",
-            format!(
-                "`{}` is not a current member of `{}`",
-                org.slug, alliance.slug
-            ),
-        ));
-    }
-    Ok(org.summary())
-}
-
-fn check(p: &Platform) -> Result<(), ApiError> {
-    check_dates(p.status, p.opened_on, p.closed_on)
-        .map_err(|(field, message)| ApiError::invalid(field, "inconsistent", message))
-}
-
-fn ensure_unique_name(conn: &mut AnyConnection, p: &Platform) -> Result<(), ApiError> {
-    let taken: Option<String> = platforms::table
+/// Another platform of the alliance with this Chinese name (names are
+/// unique within an alliance).
+pub fn name_taken_by(conn: &mut AnyConnection, p: &Platform) -> Result<Option<String>, ApiError> {
+    Ok(platforms::table
         .filter(platforms::alliance_id.eq(&p.alliance_id))
         .filter(platforms::name_zh.eq(p.name_zh.as_str()))
         .filter(platforms::id.ne(&p.id))
         .select(platforms::id)
         .first(conn)
-        .optional()?;
-    match taken {
-        Some(other) => Err(ApiError::conflict(
-            "name_zh",
-            "taken",
-            format!("the alliance already has a platform of this name ({other})"),
-        )),
-        None => Ok(()),
-    }
+        .optional()?)
+}
+
+/// The alliance (id) of a platform, if there is one with this id.
+pub fn alliance_of(conn: &mut AnyConnection, id: &str) -> Result<Option<String>, ApiError> {
+    Ok(platforms::table
+        .filter(platforms::id.eq(id))
+        .select(platforms::alliance_id)
+        .first(conn)
+        .optional()?)
+}
+
+/// How many activities name this platform.
+pub fn activities_naming(conn: &mut AnyConnection, id: &str) -> Result<i64, ApiError> {
+    Ok(activities::table
+        .filter(activities::platform_id.eq(id))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Stores a new platform and its partners.
+pub fn insert(conn: &mut AnyConnection, p: &Platform) -> Result<(), ApiError> {
+    diesel::insert_into(platforms::table)
+        .values(to_row(p)?)
+        .execute(conn)?;
+    write_partners(conn, p)
+}
+
+pub fn remove(conn: &mut AnyConnection, id: &str) -> Result<(), ApiError> {
+    diesel::delete(platforms::table.filter(platforms::id.eq(id))).execute(conn)?;
+    Ok(())
 }
 
 fn write_partners(conn: &mut AnyConnection, p: &Platform) -> Result<(), ApiError> {
@@ -232,166 +225,36 @@ fn write_partners(conn: &mut AnyConnection, p: &Platform) -> Result<(), ApiError
     Ok(())
 }
 
-pub fn create(tx: &mut Tx<'_>, alliance_key: &str, new: NewPlatform) -> Result<Platform, ApiError> {
-    let alliance = alliances::find(tx.conn, alliance_key)?;
-    tx.principal
-        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
-    let host = new
-        .host_organization
-        .as_deref()
-        .map(|key| host(tx.conn, &alliance, key))
-        .transpose()?;
-    let partners = organizations::named_list(tx.conn, &new.partners, "partners")?;
-    let now = utc(tx.now());
-    let platform = Platform {
-        id: new_id(),
-        alliance_id: alliance.id.clone(),
-        kind: new.kind,
-        name_zh: new.name_zh,
-        name_en: new.name_en,
-        host_organization: host,
-        partners,
-        focus_areas: new
-            .focus_areas
-            .iter()
-            .map(|a| a.trim().to_owned())
-            .collect(),
-        status: new.status,
-        opened_on: new.opened_on,
-        closed_on: new.closed_on,
-        description: new.description,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-        embedded_versions: 0,
-    };
-    check(&platform)?;
-    ensure_unique_name(tx.conn, &platform)?;
-    diesel::insert_into(platforms::table)
-        .values(to_row(&platform)?)
-        .execute(tx.conn)?;
-    write_partners(tx.conn, &platform)?;
-    let platform = find(tx.conn, &platform.id)?;
-    crate::db::reports::guard_records(tx.conn, &platform.alliance_id, None)?;
-    tx.record(Change {
-        action: Action::Created,
-        resource_type: "platform",
-        resource_id: &platform.id,
-        alliance_id: Some(&platform.alliance_id),
-        version: platform.version,
-        before: None,
-        after: Some(&platform),
-    })?;
-    Ok(platform)
+impl Stored for Platform {
+    const RESOURCE: &'static str = "platform";
+    const NAME: &'static str = "platform";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn alliance_id(&self) -> Option<&str> {
+        Some(&self.alliance_id)
+    }
+    fn next_version(&mut self, at: chrono::DateTime<chrono::Utc>) {
+        self.version += 1;
+        self.updated_at = at;
+    }
+    fn find(conn: &mut AnyConnection, id: &str) -> Result<Self, ApiError> {
+        find(conn, id)
+    }
+    fn replace(conn: &mut AnyConnection, p: &Self, expected: i64) -> Result<bool, ApiError> {
+        let updated = diesel::update(
+            platforms::table
+                .filter(platforms::id.eq(&p.id))
+                .filter(platforms::version.eq(expected)),
+        )
+        .set(to_row(p)?)
+        .execute(conn)?;
+        if updated == 1 {
+            write_partners(conn, p)?;
+        }
+        Ok(updated == 1)
+    }
 }
-
-pub fn update(
-    tx: &mut Tx<'_>,
-    id: &str,
-    patch: PlatformPatch,
-    pre: &Precondition,
-) -> Result<Platform, ApiError> {
-    let before = find(tx.conn, id)?;
-    let alliance = visibility::alliance_to_change(tx.conn, tx.principal, &before)?;
-    pre.check(&before)?;
-    let mut after = before.clone();
-    if let Some(kind) = patch.kind {
-        after.kind = kind;
-    }
-    if let Some(name) = patch.name_zh {
-        after.name_zh = name;
-    }
-    if let Some(name) = patch.name_en {
-        after.name_en = name;
-    }
-    if let Some(key) = patch.host_organization {
-        after.host_organization = key
-            .as_deref()
-            .map(|key| host(tx.conn, &alliance, key))
-            .transpose()?;
-    }
-    if let Some(keys) = patch.partners {
-        after.partners = organizations::named_list(tx.conn, &keys, "partners")?;
-    }
-    if let Some(areas) = patch.focus_areas {
-        after.focus_areas = areas.iter().map(|a| a.trim().to_owned()).collect();
-    }
-    if let Some(status) = patch.status {
-        after.status = status;
-    }
-    if let Some(d) = patch.opened_on {
-        after.opened_on = d;
-    }
-    if let Some(d) = patch.closed_on {
-        after.closed_on = d;
-    }
-    if let Some(d) = patch.description {
-        after.description = d;
-    }
-    if unchanged(&before, &after) {
-        return Ok(before);
-    }
-    check(&after)?;
-    ensure_unique_name(tx.conn, &after)?;
-    after.version += 1;
-    after.updated_at = utc(tx.now());
-    let updated = diesel::update(
-        platforms::table
-            .filter(platforms::id.eq(&before.id))
-            .filter(platforms::version.eq(before.version)),
-    )
-    .set(to_row(&after)?)
-    .execute(tx.conn)?;
-    if updated == 0 {
-        return Err(ApiError::PreconditionFailed(
-            "the platform changed while this request ran; retry".into(),
-        ));
-    }
-    write_partners(tx.conn, &after)?;
-    let after = find(tx.conn, &after.id)?;
-    crate::db::reports::guard_records(tx.conn, &after.alliance_id, None)?;
-    tx.record(Change {
-        action: Action::Updated,
-        resource_type: "platform",
-        resource_id: &after.id,
-        alliance_id: Some(&after.alliance_id),
-        version: after.version,
-        before: Some(&before),
-        after: Some(&after),
-    })?;
-    Ok(after)
-}
-
-/// Deletes a platform recorded by mistake; one that activities name is
-/// kept (close it instead).
-pub fn delete(tx: &mut Tx<'_>, id: &str, pre: &Precondition) -> Result<(), ApiError> {
-    let before = find(tx.conn, id)?;
-    visibility::alliance_to_change(tx.conn, tx.principal, &before)?;
-    pre.check(&before)?;
-    let used: i64 = activities::table
-        .filter(activities::platform_id.eq(&before.id))
-        .count()
-        .get_result(tx.conn)?;
-    if used > 0 {
-        return Err(ApiError::Conflict {
-            detail: format!(
-                "{used} activity record(s) name this platform; set its status to `closed` instead"
-            ),
-            errors: vec![],
-        });
-    }
-    diesel::delete(platforms::table.filter(platforms::id.eq(&before.id))).execute(tx.conn)?;
-    crate::db::reports::guard_records(tx.conn, &before.alliance_id, None)?;
-    tx.record(Change {
-        action: Action::Deleted,
-        resource_type: "platform",
-        resource_id: &before.id,
-        alliance_id: Some(&before.alliance_id),
-        version: before.version + 1,
-        before: Some(&before),
-        after: None,
-    })?;
-    Ok(())
-}
-
-visibility::alliance_record!(Platform, "platform");

@@ -1,5 +1,5 @@
 //! One schema for both engines. Written by hand to match
-//! `migrations/{sqlite,postgres}`; `tests/schema.rs` checks that the two
+//! `migrations/{sqlite,postgres}`; `tests/api/schema.rs` checks that the two
 //! engines end with the same tables and columns.
 
 diesel::table! {

@@ -1,19 +1,16 @@
-//! What a caller may read. Alliances, organisations and the KPI catalogue
-//! are shared records every token reads; an alliance's own records
-//! (memberships, council, platforms, activities, KPI years and reports) are
-//! read by admins, reviewers and viewers everywhere, and by secretariat and
-//! member tokens only in the alliances they name.
+//! The queries behind a caller's scope: which alliances a list may show
+//! (`Visibility`, decided by the service layer and passed in as a filter),
+//! an organisation's current alliances, and the alliance of a record named
+//! by its own id.
 
 use diesel::prelude::*;
 
 use super::AnyConnection;
-use super::alliances;
 use super::schema::alliances as alliances_table;
-use crate::auth::{Principal, Role};
-use crate::domain::alliance::Alliance;
 use crate::error::ApiError;
 
-/// The alliances whose records a caller sees.
+/// The alliances whose records a query may return (the caller's scope, as
+/// the service layer decided it).
 #[derive(Debug, Clone)]
 pub enum Visibility {
     All,
@@ -22,24 +19,6 @@ pub enum Visibility {
 }
 
 impl Visibility {
-    /// What a token with this role and these alliances (ids or slugs) sees.
-    pub fn of(
-        conn: &mut AnyConnection,
-        role: Role,
-        alliances: &[String],
-    ) -> Result<Self, ApiError> {
-        Ok(match role {
-            Role::Admin | Role::Reviewer | Role::Viewer => Visibility::All,
-            Role::Secretariat | Role::Member => {
-                Visibility::Alliances(alliance_ids(conn, alliances)?)
-            }
-        })
-    }
-
-    pub fn of_caller(conn: &mut AnyConnection, caller: &Principal) -> Result<Self, ApiError> {
-        Self::of(conn, caller.role, &caller.alliances)
-    }
-
     pub fn covers(&self, alliance_id: &str) -> bool {
         match self {
             Visibility::All => true,
@@ -54,80 +33,6 @@ impl Visibility {
             Visibility::Alliances(ids) => Some(ids),
         }
     }
-}
-
-/// The alliance a path names, if the caller may read its records. Which
-/// alliances exist is public, so one outside the token's scope is 403.
-pub fn readable_alliance(
-    conn: &mut AnyConnection,
-    caller: &Principal,
-    key: &str,
-) -> Result<Alliance, ApiError> {
-    let alliance = alliances::find(conn, key)?;
-    if !caller.scoped() || caller.covers_alliance(&alliance.id, alliance.slug.as_str()) {
-        Ok(alliance)
-    } else {
-        Err(ApiError::Forbidden(format!(
-            "this token does not cover the alliance `{}`",
-            alliance.slug
-        )))
-    }
-}
-
-/// A record that belongs to one alliance and has its own id and path.
-pub trait AllianceRecord {
-    /// What the record is called in messages ("council seat").
-    const KIND: &'static str;
-    fn id(&self) -> &str;
-    fn alliance_id(&self) -> &str;
-
-    /// What a caller outside the record's alliance is told.
-    fn missing(&self) -> String {
-        format!("there is no {} `{}`", Self::KIND, self.id())
-    }
-}
-
-/// Implements [`AllianceRecord`] for a resource with `id` and `alliance_id`
-/// fields: `alliance_record!(Platform, "platform");`.
-macro_rules! alliance_record {
-    ($type:ty, $kind:literal) => {
-        impl $crate::db::visibility::AllianceRecord for $type {
-            const KIND: &'static str = $kind;
-            fn id(&self) -> &str {
-                &self.id
-            }
-            fn alliance_id(&self) -> &str {
-                &self.alliance_id
-            }
-        }
-    };
-}
-pub(crate) use alliance_record;
-
-/// A record found by its own id, if the caller may read its alliance's
-/// records; otherwise it is reported missing, so ids cannot be probed.
-pub fn reveal<T: AllianceRecord>(
-    conn: &mut AnyConnection,
-    caller: &Principal,
-    record: T,
-) -> Result<T, ApiError> {
-    if Visibility::of_caller(conn, caller)?.covers(record.alliance_id()) {
-        Ok(record)
-    } else {
-        Err(ApiError::NotFound(record.missing()))
-    }
-}
-
-/// The alliance of a record found by its own id, if the caller may change
-/// the record (see `Principal::ensure_record_writer`).
-pub fn alliance_to_change<T: AllianceRecord>(
-    conn: &mut AnyConnection,
-    caller: &Principal,
-    record: &T,
-) -> Result<Alliance, ApiError> {
-    let alliance = alliances::find(conn, record.alliance_id())?;
-    caller.ensure_record_writer(&alliance.id, alliance.slug.as_str(), || record.missing())?;
-    Ok(alliance)
 }
 
 /// The ids of the alliances named by id or slug.

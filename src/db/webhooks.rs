@@ -17,41 +17,36 @@ use rand::Rng;
 use super::changes::{self, EventRow, FeedQuery, Visibility};
 use super::page::{Page, PageRequest};
 use super::schema::{change_events, webhook_attempts, webhook_deliveries, webhook_subscriptions};
-use super::write::{Action, Change, Precondition, Tx};
-use super::{AnyConnection, Backend, alliances, new_id, stored, utc};
-use crate::auth::{Principal, Role};
+use super::{AnyConnection, Backend, new_id, stored, utc};
 use crate::domain::change::ChangeEvent;
 use crate::domain::webhook::{
-    CreatedWebhookSubscription, DeliveryStatus, NewWebhookSubscription, SubscriptionStatus,
-    WebhookAttempt, WebhookDelivery, WebhookSubscription, WebhookSubscriptionPatch,
+    DeliveryStatus, SubscriptionStatus, WebhookAttempt, WebhookDelivery, WebhookSubscription,
 };
 use crate::error::ApiError;
 
-const RESOURCE: &str = "webhook_subscription";
-
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = webhook_subscriptions, treat_none_as_null = true)]
-struct SubscriptionRow {
-    id: String,
-    url: String,
-    event_types: String,
-    alliance_id: Option<String>,
-    description: Option<String>,
-    secret: String,
-    status: String,
-    disabled_reason: Option<String>,
-    owner_subject: String,
-    owner_role: String,
-    owner_alliances: String,
-    event_cursor: i64,
-    failing_since: Option<NaiveDateTime>,
-    last_success_at: Option<NaiveDateTime>,
-    version: i64,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+pub struct SubscriptionRow {
+    pub id: String,
+    pub url: String,
+    pub event_types: String,
+    pub alliance_id: Option<String>,
+    pub description: Option<String>,
+    pub secret: String,
+    pub status: String,
+    pub disabled_reason: Option<String>,
+    pub owner_subject: String,
+    pub owner_role: String,
+    pub owner_alliances: String,
+    pub event_cursor: i64,
+    pub failing_since: Option<NaiveDateTime>,
+    pub last_success_at: Option<NaiveDateTime>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
 }
 
-fn split_list(s: &str) -> Vec<String> {
+pub fn split_list(s: &str) -> Vec<String> {
     s.split(',')
         .filter(|t| !t.is_empty())
         .map(str::to_owned)
@@ -59,7 +54,7 @@ fn split_list(s: &str) -> Vec<String> {
 }
 
 impl SubscriptionRow {
-    fn to_resource(&self) -> Result<WebhookSubscription, ApiError> {
+    pub fn to_resource(&self) -> Result<WebhookSubscription, ApiError> {
         Ok(WebhookSubscription {
             id: self.id.clone(),
             url: self.url.clone(),
@@ -74,35 +69,10 @@ impl SubscriptionRow {
             updated_at: utc(self.updated_at),
         })
     }
-
-    /// What the owner may read from the feed now, or `None` when it may
-    /// read nothing. A subscription an account made follows the account:
-    /// disabled, nothing; narrowed, the narrower scope; a member account,
-    /// the alliances its organisation belongs to now. Other owners (tokens
-    /// from the command line) keep the scope their token had.
-    fn visibility(&self, conn: &mut AnyConnection) -> Result<Option<Visibility>, ApiError> {
-        if let Some(name) = self.owner_subject.strip_prefix("account:") {
-            let Some(account) = super::accounts::credentials(conn, name)? else {
-                return Ok(None);
-            };
-            if !account.active {
-                return Ok(None);
-            }
-            let owner = account.principal;
-            let alliances = match (owner.role, &owner.organization) {
-                (Role::Member, Some(org)) => super::visibility::member_alliances(conn, org)?,
-                (Role::Member, None) => vec![],
-                _ => owner.alliances.clone(),
-            };
-            return Visibility::of(conn, owner.role, &alliances).map(Some);
-        }
-        let role: Role = stored("owner_role", self.owner_role.parse())?;
-        Visibility::of(conn, role, &split_list(&self.owner_alliances)).map(Some)
-    }
 }
 
 /// A random signing secret, `whsec_` and 32 letters and digits.
-fn new_secret() -> String {
+pub fn new_secret() -> String {
     let body: String = rand::rng()
         .sample_iter(rand::distr::Alphanumeric)
         .take(32)
@@ -111,32 +81,7 @@ fn new_secret() -> String {
     format!("whsec_{body}")
 }
 
-/// The alliance a filter names, which the caller must be able to see.
-fn alliance_filter(
-    conn: &mut AnyConnection,
-    caller: &Principal,
-    key: &str,
-) -> Result<String, ApiError> {
-    let alliance = match alliances::find(conn, key) {
-        Err(ApiError::NotFound(_)) => {
-            return Err(ApiError::invalid(
-                "alliance",
-                "unknown",
-                format!("there is no alliance `{key}`"),
-            ));
-        }
-        other => other?,
-    };
-    if !Visibility::of(conn, caller.role, &caller.alliances)?.covers(&alliance.id) {
-        return Err(ApiError::Forbidden(format!(
-            "this token does not cover the alliance `{}`",
-            alliance.slug
-        )));
-    }
-    Ok(alliance.id)
-}
-
-fn join_types(types: &[crate::domain::EventType]) -> String {
+pub fn join_types(types: &[crate::domain::EventType]) -> String {
     types
         .iter()
         .map(|t| t.as_str())
@@ -144,113 +89,76 @@ fn join_types(types: &[crate::domain::EventType]) -> String {
         .join(",")
 }
 
-/// Creates a subscription that receives events committed from now on.
-pub fn create(
-    tx: &mut Tx<'_>,
-    new: NewWebhookSubscription,
-) -> Result<CreatedWebhookSubscription, ApiError> {
-    let caller = tx.principal.clone();
-    let alliance_id = new
-        .alliance
-        .as_deref()
-        .map(|key| alliance_filter(tx.conn, &caller, key))
-        .transpose()?;
-    let row = SubscriptionRow {
-        id: new_id(),
-        url: new.url.to_string(),
-        event_types: join_types(&new.event_types),
-        alliance_id,
-        description: new.description,
-        secret: new_secret(),
-        status: SubscriptionStatus::Active.as_str().to_owned(),
-        disabled_reason: None,
-        owner_subject: caller.subject.clone(),
-        owner_role: caller.role.as_str().to_owned(),
-        owner_alliances: caller.scope_list(),
-        event_cursor: changes::head(tx.conn)?,
-        failing_since: None,
-        last_success_at: None,
-        version: 1,
-        created_at: tx.now(),
-        updated_at: tx.now(),
-    };
+/// Stores a new subscription.
+pub fn insert(conn: &mut AnyConnection, row: &SubscriptionRow) -> Result<(), ApiError> {
     diesel::insert_into(webhook_subscriptions::table)
-        .values(&row)
-        .execute(tx.conn)?;
-    let subscription = row.to_resource()?;
-    tx.audit(&Change {
-        action: Action::Created,
-        resource_type: RESOURCE,
-        resource_id: &row.id,
-        alliance_id: row.alliance_id.as_deref(),
-        version: 1,
-        before: None,
-        after: Some(&subscription),
-    })?;
-    Ok(CreatedWebhookSubscription {
-        subscription,
-        secret: row.secret,
-    })
+        .values(row)
+        .execute(conn)?;
+    Ok(())
 }
 
-/// A subscription the caller may manage: an admin any, others their own —
-/// made by a token of the same subject, role and scope, so a token that
-/// shares only a subject with its maker (another alliance's secretariat)
-/// finds nothing. Someone else's is reported as missing, not as forbidden.
-fn find_row(
+/// Whose subscriptions a query finds: the maker's subject and role, and for
+/// all but members the scope its token had (`Principal::scope_list`).
+#[derive(Debug, Clone)]
+pub struct Owner {
+    pub subject: String,
+    pub role: String,
+    pub alliances: Option<String>,
+}
+
+/// A subscription by id, among those of `owner` (`None`: everyone's).
+pub fn find_row(
     conn: &mut AnyConnection,
-    caller: &Principal,
+    owner: Option<&Owner>,
     id: &str,
 ) -> Result<SubscriptionRow, ApiError> {
-    let mut query = webhook_subscriptions::table
-        .filter(webhook_subscriptions::id.eq(id))
-        .select(SubscriptionRow::as_select())
-        .into_boxed::<Backend>();
-    if !caller.is_admin() {
-        query = query
-            .filter(webhook_subscriptions::owner_subject.eq(caller.subject.clone()))
-            .filter(webhook_subscriptions::owner_role.eq(caller.role.as_str()));
-        // A member's alliances follow its organisation's memberships, so only
-        // a secretariat's (typed) scope is part of who owns a subscription.
-        if caller.role != Role::Member {
-            query = query.filter(webhook_subscriptions::owner_alliances.eq(caller.scope_list()));
-        }
+    let mut query = webhook_subscriptions::table.into_boxed::<Backend>();
+    if let Some(owner) = owner {
+        query = owned_by(query, owner);
     }
     query
+        .filter(webhook_subscriptions::id.eq(id))
+        .select(SubscriptionRow::as_select())
         .first(conn)
         .optional()?
         .ok_or_else(|| ApiError::NotFound(format!("there is no webhook subscription `{id}`")))
 }
 
-pub fn find(
-    conn: &mut AnyConnection,
-    caller: &Principal,
-    id: &str,
-) -> Result<WebhookSubscription, ApiError> {
-    find_row(conn, caller, id)?.to_resource()
+fn owned_by<'a>(
+    mut query: webhook_subscriptions::BoxedQuery<'a, Backend>,
+    owner: &Owner,
+) -> webhook_subscriptions::BoxedQuery<'a, Backend> {
+    query = query
+        .filter(webhook_subscriptions::owner_subject.eq(owner.subject.clone()))
+        .filter(webhook_subscriptions::owner_role.eq(owner.role.clone()));
+    if let Some(alliances) = &owner.alliances {
+        query = query.filter(webhook_subscriptions::owner_alliances.eq(alliances.clone()));
+    }
+    query
 }
 
-/// The caller's subscriptions (an admin's: everyone's), oldest first.
+pub fn find(
+    conn: &mut AnyConnection,
+    owner: Option<&Owner>,
+    id: &str,
+) -> Result<WebhookSubscription, ApiError> {
+    find_row(conn, owner, id)?.to_resource()
+}
+
+/// The subscriptions of `owner` (`None`: everyone's), oldest first.
 pub fn list(
     conn: &mut AnyConnection,
-    caller: &Principal,
+    owner: Option<&Owner>,
     page: &PageRequest,
 ) -> Result<Page<WebhookSubscription>, ApiError> {
-    let mut query = webhook_subscriptions::table
+    let mut query = webhook_subscriptions::table.into_boxed::<Backend>();
+    if let Some(owner) = owner {
+        query = owned_by(query, owner);
+    }
+    let mut query = query
         .select(SubscriptionRow::as_select())
         .order(webhook_subscriptions::id.asc())
-        .limit(page.limit + 1)
-        .into_boxed::<Backend>();
-    if !caller.is_admin() {
-        query = query
-            .filter(webhook_subscriptions::owner_subject.eq(caller.subject.clone()))
-            .filter(webhook_subscriptions::owner_role.eq(caller.role.as_str()));
-        // A member's alliances follow its organisation's memberships, so only
-        // a secretariat's (typed) scope is part of who owns a subscription.
-        if caller.role != Role::Member {
-            query = query.filter(webhook_subscriptions::owner_alliances.eq(caller.scope_list()));
-        }
-    }
+        .limit(page.limit + 1);
     if let Some(after) = &page.after {
         query = query.filter(webhook_subscriptions::id.gt(after.clone()));
     }
@@ -266,110 +174,48 @@ pub fn list(
     })
 }
 
-/// Applies a patch. Re-enabling clears the failure record and gives pending
-/// deliveries a fresh retry window.
-pub fn update(
-    tx: &mut Tx<'_>,
-    id: &str,
-    patch: WebhookSubscriptionPatch,
-    precondition: &Precondition,
-    retry_window: Duration,
-) -> Result<WebhookSubscription, ApiError> {
-    let caller = tx.principal.clone();
-    let mut row = find_row(tx.conn, &caller, id)?;
-    let before = row.to_resource()?;
-    precondition.check(&before)?;
-    if let Some(url) = patch.url {
-        row.url = url.to_string();
-    }
-    if let Some(types) = &patch.event_types {
-        row.event_types = join_types(types);
-    }
-    if let Some(alliance) = patch.alliance {
-        row.alliance_id = alliance
-            .as_deref()
-            .map(|key| alliance_filter(tx.conn, &caller, key))
-            .transpose()?;
-    }
-    if let Some(description) = patch.description {
-        row.description = description;
-    }
-    let reenabled = match patch.status {
-        Some(SubscriptionStatus::Active) if before.status == SubscriptionStatus::Disabled => {
-            row.status = SubscriptionStatus::Active.as_str().to_owned();
-            row.disabled_reason = None;
-            row.failing_since = None;
-            true
-        }
-        Some(SubscriptionStatus::Disabled) if before.status == SubscriptionStatus::Active => {
-            row.status = SubscriptionStatus::Disabled.as_str().to_owned();
-            row.disabled_reason = Some(format!("disabled by {}", caller.subject));
-            false
-        }
-        _ => false,
-    };
-    if super::write::unchanged(&before, &row.to_resource()?) {
-        return Ok(before);
-    }
-    row.version += 1;
-    row.updated_at = tx.now();
+/// Replaces a subscription if its version is still `expected`.
+pub fn replace(
+    conn: &mut AnyConnection,
+    row: &SubscriptionRow,
+    expected: i64,
+) -> Result<bool, ApiError> {
     let updated = diesel::update(
         webhook_subscriptions::table
             .filter(webhook_subscriptions::id.eq(&row.id))
-            .filter(webhook_subscriptions::version.eq(before.version)),
+            .filter(webhook_subscriptions::version.eq(expected)),
     )
-    .set(&row)
-    .execute(tx.conn)?;
-    if updated != 1 {
-        return Err(ApiError::PreconditionFailed(
-            "the subscription changed meanwhile; fetch it again and retry".into(),
-        ));
-    }
-    if reenabled {
-        let give_up =
-            tx.now() + chrono::Duration::from_std(retry_window).map_err(ApiError::internal)?;
-        diesel::update(
-            webhook_deliveries::table
-                .filter(webhook_deliveries::subscription_id.eq(&row.id))
-                .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str())),
-        )
-        .set((
-            webhook_deliveries::next_attempt_at.eq(tx.now()),
-            webhook_deliveries::give_up_at.eq(give_up),
-            webhook_deliveries::updated_at.eq(tx.now()),
-        ))
-        .execute(tx.conn)?;
-    }
-    let after = row.to_resource()?;
-    tx.audit(&Change {
-        action: Action::Updated,
-        resource_type: RESOURCE,
-        resource_id: &row.id,
-        alliance_id: row.alliance_id.as_deref(),
-        version: row.version,
-        before: Some(&before),
-        after: Some(&after),
-    })?;
-    Ok(after)
+    .set(row)
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Gives a subscription's pending deliveries a fresh start: due now, given
+/// up at `give_up`.
+pub fn restart_pending(
+    conn: &mut AnyConnection,
+    subscription_id: &str,
+    now: NaiveDateTime,
+    give_up: NaiveDateTime,
+) -> Result<(), ApiError> {
+    diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::subscription_id.eq(subscription_id))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str())),
+    )
+    .set((
+        webhook_deliveries::next_attempt_at.eq(now),
+        webhook_deliveries::give_up_at.eq(give_up),
+        webhook_deliveries::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Deletes a subscription with its deliveries and their log.
-pub fn delete(tx: &mut Tx<'_>, id: &str, precondition: &Precondition) -> Result<(), ApiError> {
-    let caller = tx.principal.clone();
-    let row = find_row(tx.conn, &caller, id)?;
-    let before = row.to_resource()?;
-    precondition.check(&before)?;
-    diesel::delete(webhook_subscriptions::table.filter(webhook_subscriptions::id.eq(&row.id)))
-        .execute(tx.conn)?;
-    tx.audit(&Change {
-        action: Action::Deleted,
-        resource_type: RESOURCE,
-        resource_id: &row.id,
-        alliance_id: row.alliance_id.as_deref(),
-        version: row.version,
-        before: Some(&before),
-        after: None::<&WebhookSubscription>,
-    })?;
+pub fn remove(conn: &mut AnyConnection, id: &str) -> Result<(), ApiError> {
+    diesel::delete(webhook_subscriptions::table.filter(webhook_subscriptions::id.eq(id)))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -452,14 +298,12 @@ fn with_log(
 /// A subscription's deliveries, oldest first, each with its attempts.
 pub fn deliveries(
     conn: &mut AnyConnection,
-    caller: &Principal,
-    subscription: &str,
+    subscription_id: &str,
     filter: &DeliveryFilter,
     page: &PageRequest,
 ) -> Result<Page<WebhookDelivery>, ApiError> {
-    let sub = find_row(conn, caller, subscription)?;
     let mut query = webhook_deliveries::table
-        .filter(webhook_deliveries::subscription_id.eq(sub.id))
+        .filter(webhook_deliveries::subscription_id.eq(subscription_id))
         .select(DeliveryRow::as_select())
         .order(webhook_deliveries::id.asc())
         .limit(page.limit + 1)
@@ -482,13 +326,11 @@ pub fn deliveries(
 
 pub fn delivery(
     conn: &mut AnyConnection,
-    caller: &Principal,
-    subscription: &str,
+    subscription_id: &str,
     id: &str,
 ) -> Result<WebhookDelivery, ApiError> {
-    let sub = find_row(conn, caller, subscription)?;
     let row = webhook_deliveries::table
-        .filter(webhook_deliveries::subscription_id.eq(sub.id))
+        .filter(webhook_deliveries::subscription_id.eq(subscription_id))
         .filter(webhook_deliveries::id.eq(id))
         .select(DeliveryRow::as_select())
         .first(conn)
@@ -517,55 +359,19 @@ fn new_delivery(
     })
 }
 
-/// Queues one event for a subscription again, whatever happened to it
-/// before: the event must still be kept and visible to the owner.
-pub fn redeliver(
-    tx: &mut Tx<'_>,
-    subscription: &str,
-    event_seq: i64,
+/// Queues one delivery of `event` to a subscription.
+pub fn queue_one(
+    conn: &mut AnyConnection,
+    subscription_id: &str,
+    event: &EventRow,
+    now: NaiveDateTime,
     retry_window: Duration,
 ) -> Result<WebhookDelivery, ApiError> {
-    let caller = tx.principal.clone();
-    let sub = find_row(tx.conn, &caller, subscription)?;
-    let no_event = || {
-        ApiError::invalid(
-            "event",
-            "unknown",
-            format!(
-                "there is no event {event_seq} this subscription may see (events older than the retention window are gone)"
-            ),
-        )
-    };
-    let visibility = sub.visibility(tx.conn)?.ok_or_else(no_event)?;
-    let event = changes::read(
-        tx.conn,
-        &FeedQuery {
-            after: event_seq - 1,
-            until: Some(event_seq),
-            limit: 1,
-            types: vec![],
-            alliance_id: None,
-            visibility,
-        },
-    )
-    .ok()
-    .and_then(|rows| rows.into_iter().next())
-    .ok_or_else(no_event)?;
-    let row = new_delivery(&sub.id, &event, tx.now(), retry_window)?;
+    let row = new_delivery(subscription_id, event, now, retry_window)?;
     diesel::insert_into(webhook_deliveries::table)
         .values(&row)
-        .execute(tx.conn)?;
-    let delivery = with_log(tx.conn, vec![row])?.remove(0);
-    tx.audit(&Change {
-        action: Action::Created,
-        resource_type: "webhook_delivery",
-        resource_id: &delivery.id,
-        alliance_id: sub.alliance_id.as_deref(),
-        version: 1,
-        before: None,
-        after: Some(&delivery),
-    })?;
-    Ok(delivery)
+        .execute(conn)?;
+    Ok(with_log(conn, vec![row])?.remove(0))
 }
 
 /// Events turned into deliveries per subscription per pass.
@@ -573,10 +379,13 @@ const QUEUE_BATCH: i64 = 500;
 
 /// Turns events past each active subscription's cursor into deliveries.
 /// Returns whether some subscription has more waiting.
+/// `owner_scope` says what a subscription's owner may read now (`None`:
+/// nothing); the service layer decides it.
 pub fn queue_new_events(
     conn: &mut AnyConnection,
     now: NaiveDateTime,
     retry_window: Duration,
+    owner_scope: impl Fn(&mut AnyConnection, &SubscriptionRow) -> Result<Option<Visibility>, ApiError>,
 ) -> Result<bool, ApiError> {
     let subs: Vec<SubscriptionRow> = webhook_subscriptions::table
         .filter(webhook_subscriptions::status.eq(SubscriptionStatus::Active.as_str()))
@@ -594,7 +403,7 @@ pub fn queue_new_events(
         let after = sub.event_cursor.max(changes::pruned_through(conn)?);
         // An owner that may read nothing now (a disabled account) is sent
         // nothing: its cursor passes what it may not have.
-        let Some(visibility) = sub.visibility(conn)? else {
+        let Some(visibility) = owner_scope(conn, &sub)? else {
             diesel::update(
                 webhook_subscriptions::table
                     .filter(webhook_subscriptions::id.eq(&sub.id))

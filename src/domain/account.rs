@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
+use super::role::Role;
 use super::text_enum;
-use crate::auth::Role;
 
 text_enum!(
     AccountKind {

@@ -9,12 +9,14 @@ pub mod alliance;
 pub mod audit;
 pub mod change;
 pub mod council;
+pub mod import_report;
 pub mod kpi;
 pub mod membership;
 pub mod organization;
 pub mod patch;
 pub mod platform;
 pub mod report;
+pub mod role;
 mod slug;
 mod text;
 mod uscc;
@@ -107,7 +109,7 @@ mod tests {
     use super::alliance::{AllianceKind, AllianceStatus, DocumentKind, Sector};
     use super::membership::{MembershipRole, MembershipStatus};
     use super::organization::OrganizationKind;
-    use crate::auth::Role;
+    use super::role::Role;
 
     fn spelled_alike<
         T: serde::Serialize + std::fmt::Display + std::str::FromStr + PartialEq + std::fmt::Debug,

@@ -7,13 +7,14 @@ use diesel::prelude::*;
 
 use super::{Cells, Column, ImportReport, date_of};
 use crate::db::schema::{activities as activity_rows, organizations as org_rows, platforms};
-use crate::db::write::Precondition;
-use crate::db::{Tx, activities, alliances};
+use crate::db::{activities, alliances};
 use crate::domain::activity::{
     ActivityFigures, ActivityKind, ActivityPatch, NewActivity, ResearchStatus,
 };
 use crate::domain::{Name, Url};
 use crate::error::ApiError;
+use crate::service::Precondition;
+use crate::service::Tx;
 use crate::tabular::Table;
 
 pub const COLUMNS: &[Column] = &[
@@ -336,7 +337,7 @@ fn run_row(tx: &mut Tx<'_>, alliance_id: &str, row: ActivityRow) -> Result<Outco
         .optional()?;
     match existing {
         None => {
-            activities::create(
+            crate::service::activities::create(
                 tx,
                 alliance_id,
                 NewActivity {
@@ -358,7 +359,7 @@ fn run_row(tx: &mut Tx<'_>, alliance_id: &str, row: ActivityRow) -> Result<Outco
         }
         Some(id) => {
             let before = activities::find(tx.conn, &id)?;
-            let after = activities::update(
+            let after = crate::service::activities::update(
                 tx,
                 &id,
                 ActivityPatch {

@@ -5,12 +5,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{Cells, Column, ImportReport};
-use crate::db::reports::{self, Entries};
-use crate::db::write::Precondition;
-use crate::db::{Tx, alliances, kpis};
+use crate::db::{alliances, kpis};
 use crate::domain::Url;
 use crate::domain::report::{KpiEntry, KpiYearInput, YEARS, check_entry};
 use crate::error::ApiError;
+use crate::service::Precondition;
+use crate::service::Tx;
+use crate::service::reports::Entries;
 use crate::tabular::Table;
 
 pub const COLUMNS: &[Column] = &[
@@ -150,7 +151,7 @@ pub fn run(
     for (year, kpis) in years {
         let n = kpis.len();
         // A year under review or approved refuses the whole import (409).
-        reports::put_year(
+        crate::service::reports::put_year(
             tx,
             &alliance.id,
             year,

@@ -10,14 +10,15 @@ use diesel::prelude::*;
 
 use super::{Cells, Column, ImportReport, date_of};
 use crate::db::schema::organizations as org_rows;
-use crate::db::write::Precondition;
-use crate::db::{Tx, alliances, memberships, organizations};
+use crate::db::{alliances, memberships, organizations};
 use crate::domain::membership::{MembershipPatch, MembershipRole, NewMembership};
 use crate::domain::organization::{
     ExternalRef, NewOrganization, Organization, OrganizationKind, OrganizationPatch,
 };
 use crate::domain::{ExternalSystem, Name, Slug, Url, Uscc};
 use crate::error::ApiError;
+use crate::service::Precondition;
+use crate::service::Tx;
 use crate::tabular::Table;
 
 pub const COLUMNS: &[Column] = &[
@@ -313,7 +314,7 @@ fn admit_new(tx: &mut Tx<'_>, alliance_id: &str, rows: &[MemberRow]) -> Result<u
             _ => Err(incomplete()),
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let orgs = organizations::create_many(tx, news)?;
+    let orgs = crate::service::organizations::create_many(tx, news)?;
     let admissions = orgs
         .iter()
         .zip(rows)
@@ -322,7 +323,7 @@ fn admit_new(tx: &mut Tx<'_>, alliance_id: &str, rows: &[MemberRow]) -> Result<u
             Ok((org, row.new_membership(&org.id, joined_on)))
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    Ok(memberships::create_many(tx, alliance_id, admissions)?.len())
+    Ok(crate::service::memberships::create_many(tx, alliance_id, admissions)?.len())
 }
 
 impl MemberRow {
@@ -417,7 +418,7 @@ fn run_row(tx: &mut Tx<'_>, alliance_id: &str, row: MemberRow) -> Result<RowOutc
                 ApiError::invalid("kind", "required", "a new organisation needs a kind (类型)")
             })?;
             out.org_created = true;
-            organizations::create(tx, row.new_organization(slug, kind))?
+            crate::service::organizations::create(tx, row.new_organization(slug, kind))?
         }
     };
     // Membership first: a secretariat may edit an organisation once it is
@@ -426,7 +427,7 @@ fn run_row(tx: &mut Tx<'_>, alliance_id: &str, row: MemberRow) -> Result<RowOutc
         Some(id) => {
             let current = memberships::find(tx.conn, &id)?;
             if let Some(role) = row.role.filter(|r| *r != current.role) {
-                memberships::update(
+                crate::service::memberships::update(
                     tx,
                     &id,
                     MembershipPatch {
@@ -449,7 +450,11 @@ fn run_row(tx: &mut Tx<'_>, alliance_id: &str, row: MemberRow) -> Result<RowOutc
                     "a new membership needs joined_on (加入日期)",
                 )
             })?;
-            memberships::create(tx, alliance_id, row.new_membership(&org.id, joined_on))?;
+            crate::service::memberships::create(
+                tx,
+                alliance_id,
+                row.new_membership(&org.id, joined_on),
+            )?;
             out.membership_created = true;
         }
     }
@@ -482,7 +487,7 @@ fn run_row(tx: &mut Tx<'_>, alliance_id: &str, row: MemberRow) -> Result<RowOutc
             certification: None,
             former_names: None,
         };
-        let after = organizations::update(tx, &org.id, patch, &Precondition::None)?;
+        let after = crate::service::organizations::update(tx, &org.id, patch, &Precondition::None)?;
         out.org_updated = after.version != org.version;
     }
     Ok(out)

@@ -14,8 +14,8 @@ use tokio::sync::oneshot;
 use super::signature;
 use super::target::{GuardedResolver, TargetPolicy};
 use crate::db::Db;
+use crate::db::journal::now;
 use crate::db::webhooks::{self, AttemptOutcome, DueDelivery, RetryPolicy};
-use crate::db::write::now;
 use crate::error::ApiError;
 
 /// How often the worker looks for work when nothing woke it.
@@ -160,7 +160,7 @@ async fn pass(
     }
     let window = settings.retry.window;
     let more_events = db
-        .maintain(move |c| webhooks::queue_new_events(c, now(), window))
+        .maintain(move |c| crate::service::webhooks::queue_new_events(c, now(), window))
         .await?;
     let lease = settings.lease();
     let due = db
