@@ -4,7 +4,7 @@
 //! field-level errors, so handlers only see parsed values.
 
 use actix_web::dev::Payload;
-use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::header::{self, EntityTag, HeaderMap};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 use bytes::BytesMut;
 use futures_util::StreamExt;
@@ -64,7 +64,7 @@ fn digest(method: &str, path: &str, body: &[u8]) -> RequestDigest {
     h.update(path.as_bytes());
     h.update(b"\n");
     h.update(body);
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(h.finalize())
 }
 
 impl<T: DeserializeOwned + Validate + 'static> FromRequest for ApiJson<T> {
@@ -449,25 +449,22 @@ fn precondition_of(headers: &HeaderMap) -> Result<Precondition, ApiError> {
     let tags = entity_tags(value).ok_or_else(malformed)?;
     // If-Match compares strongly: a weak tag never matches.
     Ok(Precondition::OneOf(
-        tags.into_iter().filter(|t| !t.starts_with("W/")).collect(),
+        tags.into_iter()
+            .filter(|t| !t.weak)
+            .map(|t| t.to_string())
+            .collect(),
     ))
 }
 
-/// Splits `"a", W/"b"` into its tags, quotes kept; None when malformed.
-fn entity_tags(value: &str) -> Option<Vec<String>> {
-    let tags: Vec<String> = value
+/// The tags of `"a", W/"b"` (actix's `EntityTag`); None when malformed.
+fn entity_tags(value: &str) -> Option<Vec<EntityTag>> {
+    let tags: Option<Vec<EntityTag>> = value
         .split(',')
-        .map(|t| t.trim().to_owned())
+        .map(str::trim)
         .filter(|t| !t.is_empty())
+        .map(|t| t.parse().ok())
         .collect();
-    let well_formed = |t: &String| {
-        let opaque = t.strip_prefix("W/").unwrap_or(t);
-        opaque.len() >= 2
-            && opaque.starts_with('"')
-            && opaque.ends_with('"')
-            && !opaque[1..opaque.len() - 1].contains('"')
-    };
-    (!tags.is_empty() && tags.iter().all(well_formed)).then_some(tags)
+    tags.filter(|t| !t.is_empty())
 }
 
 /// Whether the client's `If-None-Match` names `etag` (weak comparison).
@@ -485,12 +482,15 @@ pub fn if_none_match(req: &HttpRequest) -> Option<String> {
 
 /// Whether an `If-None-Match` value names `etag` (weak comparison).
 pub fn names_tag(if_none_match: Option<&str>, etag: &str) -> bool {
+    let Ok(current) = etag.parse::<EntityTag>() else {
+        return false;
+    };
     if_none_match.is_some_and(|v| {
         v.trim() == "*"
             || entity_tags(v)
                 .unwrap_or_default()
                 .iter()
-                .any(|t| t.strip_prefix("W/").unwrap_or(t) == etag)
+                .any(|t| t.weak_eq(&current))
     })
 }
 
@@ -529,7 +529,10 @@ mod tests {
     fn entity_tags_parse() {
         assert_eq!(
             entity_tags(r#""1", W/"2""#).unwrap(),
-            vec![r#""1""#.to_string(), r#"W/"2""#.to_string()]
+            vec![
+                EntityTag::new_strong("1".into()),
+                EntityTag::new_weak("2".into())
+            ]
         );
         assert!(entity_tags("1").is_none());
         assert!(entity_tags(r#""a"b""#).is_none());

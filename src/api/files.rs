@@ -2,7 +2,7 @@
 //! type) turns a list into a spreadsheet of every matching record, with
 //! English keys or Chinese headers (`headers=zh`).
 
-use actix_web::http::header;
+use actix_web::http::header::{self, Header};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -34,9 +34,18 @@ pub const MAX_ROWS: usize = 100_000;
 /// names CSV or XLSX; `None` means JSON.
 pub fn wanted(req: &HttpRequest, format: Option<Format>) -> Option<Format> {
     format.or_else(|| {
-        let accept = req.headers().get(header::ACCEPT)?.to_str().ok()?;
-        let first = accept.split(',').next()?.split(';').next()?.trim();
-        Format::of_mime(first)
+        // The most wanted type the service has (q-values honoured): a
+        // file format, or JSON (which `*/*` and `application/*` include).
+        let accept = header::Accept::parse(req).ok()?;
+        accept.ranked().into_iter().find_map(|wanted| {
+            match Format::of_mime(wanted.essence_str()) {
+                Some(format) => Some(Some(format)),
+                None if wanted.subtype() == mime::JSON || wanted.subtype() == mime::STAR => {
+                    Some(None)
+                }
+                None => None,
+            }
+        })?
     })
 }
 
@@ -302,9 +311,12 @@ pub fn download<T: Tabular>(
 pub fn attachment(bytes: Vec<u8>, format: Format, name: &str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(format.content_type())
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{name}.{}\"", format.extension()),
-        ))
+        .insert_header(header::ContentDisposition {
+            disposition: header::DispositionType::Attachment,
+            parameters: vec![header::DispositionParam::Filename(format!(
+                "{name}.{}",
+                format.extension()
+            ))],
+        })
         .body(bytes)
 }

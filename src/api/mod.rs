@@ -2,7 +2,7 @@
 //! one call → respond. Routes and the OpenAPI description are registered
 //! together here, so a route cannot miss the description.
 
-pub mod access;
+pub use crate::service::access;
 pub mod accounts;
 pub mod activities;
 pub mod alliances;

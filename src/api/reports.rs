@@ -319,7 +319,11 @@ pub async fn dashboard_kpis(
     let mut errors = vec![];
     for (field, y) in [("from_year", from_year), ("to_year", to_year)] {
         if !YEARS.contains(&y) {
-            errors.push(FieldError::new(field, "range", "years run 2000-2100"));
+            errors.push(FieldError::new(
+                field,
+                "out_of_range",
+                "years run 2000-2100",
+            ));
         }
     }
     if from_year > to_year {
@@ -352,7 +356,7 @@ pub async fn dashboard_kpis(
     let answer = db
         .read(move |c| {
             // A secretariat or member token sees its own alliances only; an
-            // unknown name is the dashboard's to report (422).
+            // unknown name is the dashboard's to report (400, as the description says).
             for key in &filter.alliances {
                 match crate::service::scope::readable_alliance(c, &caller, key) {
                     Err(ApiError::NotFound(_)) | Ok(_) => {}

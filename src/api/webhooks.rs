@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 use super::extract::{ApiJson, ApiQuery, IfMatch, changed, item};
 use super::idempotency::{self, IdempotencyKey, IdempotencyKeyHeader};
 use super::{List, PageQuery};
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::db::Db;
 use crate::db::page::PageRequest;
 use crate::db::webhooks::DeliveryFilter;
@@ -23,7 +23,6 @@ use crate::sync::WebhookSettings;
 const SUBSCRIPTION_ID: &str = "Subscription id";
 
 /// Roles that may subscribe: the ones whose systems sync.
-const SUBSCRIBERS: &[Role] = &[Role::Admin, Role::Secretariat, Role::Member];
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -97,7 +96,6 @@ pub async fn create(
     key: IdempotencyKey,
     body: ApiJson<NewWebhookSubscription>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.ensure_role(SUBSCRIBERS, "subscribe to webhooks")?;
     let ApiJson(new, digest) = body;
     check_target(&settings, new.url.as_str())?;
     idempotency::create_with_secret(&db, caller, key, digest, move |tx| {

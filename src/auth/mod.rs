@@ -121,55 +121,6 @@ impl Principal {
     pub fn covers_alliance(&self, id: &str, slug: &str) -> bool {
         self.alliances.iter().any(|a| a == id || a == slug)
     }
-
-    /// Writes to an alliance's records: admin, or a secretariat of it.
-    pub fn ensure_alliance_writer(&self, id: &str, slug: &str) -> Result<(), ApiError> {
-        match self.role {
-            Role::Admin => Ok(()),
-            Role::Secretariat if self.covers_alliance(id, slug) => Ok(()),
-            Role::Secretariat => Err(ApiError::Forbidden(format!(
-                "this token does not cover the alliance `{slug}`"
-            ))),
-            role => Err(ApiError::Forbidden(format!(
-                "the role `{role}` cannot change alliance records"
-            ))),
-        }
-    }
-
-    /// Writes to a record found by its own id: as `ensure_alliance_writer`,
-    /// except that a token which cannot read the record's alliance is told
-    /// the record does not exist (`missing`), as when it reads it.
-    pub fn ensure_record_writer(
-        &self,
-        alliance_id: &str,
-        alliance_slug: &str,
-        missing: impl FnOnce() -> String,
-    ) -> Result<(), ApiError> {
-        if self.scoped() && !self.covers_alliance(alliance_id, alliance_slug) {
-            return Err(ApiError::NotFound(missing()));
-        }
-        self.ensure_alliance_writer(alliance_id, alliance_slug)
-    }
-
-    pub fn ensure_admin(&self, what: &str) -> Result<(), ApiError> {
-        if self.is_admin() {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!("only an admin can {what}")))
-        }
-    }
-
-    /// Roles that may write at all (to some alliance or organisation).
-    pub fn ensure_role(&self, allowed: &[Role], what: &str) -> Result<(), ApiError> {
-        if allowed.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!(
-                "the role `{}` cannot {what}",
-                self.role
-            )))
-        }
-    }
 }
 
 impl From<Claims> for Principal {
@@ -206,11 +157,7 @@ fn secret_kid(secret: &[u8]) -> String {
 }
 
 fn hex_prefix(bytes: &[u8], n: usize) -> String {
-    bytes
-        .iter()
-        .take(n / 2)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(&bytes[..(n / 2).min(bytes.len())])
 }
 
 impl JwtKeys {

@@ -61,23 +61,16 @@ impl<T> Page<T> {
 /// some position in the order), so a cursor that matches the documented
 /// pattern is never refused; anything else is a 400.
 fn encode(id: &str) -> String {
-    id.bytes().map(|b| format!("{b:02x}")).collect()
+    hex::encode(id)
 }
 
 fn decode(cursor: &str) -> Result<String, ApiError> {
-    let nibble = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    };
-    let bytes: Option<Vec<u8>> = (cursor.len().is_multiple_of(2) && cursor.len() <= 128)
-        .then(|| {
-            cursor
-                .as_bytes()
-                .chunks(2)
-                .map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?))
-                .collect()
-        })
+    // Lower case only, as the pattern in the description says.
+    let lower = cursor
+        .bytes()
+        .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
+    let bytes = (lower && cursor.len() <= 128)
+        .then(|| hex::decode(cursor).ok())
         .flatten();
     bytes
         .map(|b| String::from_utf8_lossy(&b).into_owned())

@@ -187,7 +187,11 @@ pub fn check_entry(
             1.0e12
         };
         if !(0.0..=max).contains(&v) {
-            return Err((field, "range", format!("must be between 0 and {max}")));
+            return Err((
+                field,
+                "out_of_range",
+                format!("must be between 0 and {max}"),
+            ));
         }
         if kpi.value_type == KpiValueType::Integer && v.fract() != 0.0 {
             return Err((
@@ -377,10 +381,7 @@ impl ReportContent {
 
 /// SHA-256 of a text, as lower-case hex.
 pub fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// One step of a report's workflow.

@@ -282,8 +282,7 @@ pub fn run(
     report: &mut ImportReport,
 ) -> Result<(), ApiError> {
     let alliance = alliances::find(tx.conn, alliance_key)?;
-    tx.principal
-        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
+    crate::service::access::authorize(tx.principal, "create_activity", &alliance, String::new)?;
     for row in rows {
         let number = row.number;
         let principal = tx.principal.clone();

@@ -112,8 +112,7 @@ pub fn run(
     report: &mut ImportReport,
 ) -> Result<(), ApiError> {
     let alliance = alliances::find(tx.conn, alliance_key)?;
-    tx.principal
-        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
+    crate::service::access::authorize(tx.principal, "put_kpi_year", &alliance, String::new)?;
     let catalogue: HashMap<String, _> = kpis::list(tx.conn)?
         .into_iter()
         .map(|k| (k.code.clone(), k))

@@ -202,8 +202,7 @@ pub fn run(
     report: &mut ImportReport,
 ) -> Result<(), ApiError> {
     let alliance = alliances::find(tx.conn, alliance_key)?;
-    tx.principal
-        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
+    crate::service::access::authorize(tx.principal, "create_membership", &alliance, String::new)?;
     let (fresh, mut rest) = split_fresh(tx, rows)?;
     if !fresh.is_empty() {
         // The new organisations go in with multi-row inserts, in one

@@ -2,6 +2,7 @@
 //! the check of a client's credentials. Changes are audited (without the
 //! secret); accounts are not shared through the change feed.
 
+use super::access::authorize_in;
 use super::{Precondition, Tx, unchanged};
 use crate::auth::{Principal, Role, secret};
 use crate::db::accounts::{self, Credentials};
@@ -60,7 +61,7 @@ fn check_scope(
 }
 
 pub fn create(tx: &mut Tx<'_>, new: NewAccount) -> Result<AccountWithSecret, ApiError> {
-    tx.principal.ensure_admin("manage accounts")?;
+    authorize_in(tx.principal, "create_account", true, String::new)?;
     check_scope(
         tx.conn,
         new.role,
@@ -106,7 +107,7 @@ pub fn update(
     patch: AccountPatch,
     pre: &Precondition,
 ) -> Result<Account, ApiError> {
-    tx.principal.ensure_admin("manage accounts")?;
+    authorize_in(tx.principal, "update_account", true, String::new)?;
     let before = accounts::find(tx.conn, key)?;
     pre.check(&before)?;
     let mut after = before.clone();
@@ -144,7 +145,7 @@ pub fn update(
 
 /// Replaces an account's secret; the old one stops working at once.
 pub fn rotate_secret(tx: &mut Tx<'_>, key: &str) -> Result<AccountWithSecret, ApiError> {
-    tx.principal.ensure_admin("manage accounts")?;
+    authorize_in(tx.principal, "rotate_account_secret", true, String::new)?;
     let before = accounts::find(tx.conn, key)?;
     let client_secret = secret::generate();
     let hash = secret::hash(&client_secret).map_err(ApiError::internal)?;

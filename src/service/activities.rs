@@ -4,6 +4,7 @@
 
 use chrono::Datelike;
 
+use super::access::authorize;
 use super::reports::guard_records;
 use super::scope::{alliance_record, alliance_to_change};
 use super::{Precondition, Tx, deleted, update as versioned_update};
@@ -34,8 +35,7 @@ fn checked(a: &Activity) -> Result<(), ApiError> {
 
 pub fn create(tx: &mut Tx<'_>, alliance_key: &str, new: NewActivity) -> Result<Activity, ApiError> {
     let alliance = alliances::find(tx.conn, alliance_key)?;
-    tx.principal
-        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
+    authorize(tx.principal, "create_activity", &alliance, String::new)?;
     let platform_id = new
         .platform_id
         .as_deref()
@@ -86,7 +86,7 @@ pub fn update(
     pre: &Precondition,
 ) -> Result<Activity, ApiError> {
     let before = activities::find(tx.conn, id)?;
-    let alliance = alliance_to_change(tx.conn, tx.principal, &before)?;
+    let alliance = alliance_to_change(tx.conn, tx.principal, "update_activity", &before)?;
     let after = versioned_update(tx, &before, pre, |tx, after| {
         if let Some(v) = patch.title {
             after.title = v;
@@ -136,7 +136,7 @@ pub fn update(
 /// Deletes an activity recorded by mistake (the audit trail keeps it).
 pub fn delete(tx: &mut Tx<'_>, id: &str, pre: &Precondition) -> Result<(), ApiError> {
     let before = activities::find(tx.conn, id)?;
-    alliance_to_change(tx.conn, tx.principal, &before)?;
+    alliance_to_change(tx.conn, tx.principal, "delete_activity", &before)?;
     pre.check(&before)?;
     activities::remove(tx.conn, &before.id)?;
     guard_records(

@@ -1,12 +1,13 @@
 //! Alliances: founded by admins, described by their secretariats.
 
+use super::access::{authorize, authorize_in};
 use super::{Precondition, Tx, update as versioned_update};
 use crate::db::{alliances, new_id, utc};
 use crate::domain::alliance::{Alliance, AlliancePatch, AllianceStatus, NewAlliance};
 use crate::error::ApiError;
 
 pub fn create(tx: &mut Tx<'_>, new: NewAlliance) -> Result<Alliance, ApiError> {
-    tx.principal.ensure_admin("found an alliance")?;
+    authorize_in(tx.principal, "create_alliance", true, String::new)?;
     if alliances::slug_taken(tx.conn, &new.slug)? {
         return Err(ApiError::conflict(
             "slug",
@@ -42,8 +43,7 @@ pub fn update(
     pre: &Precondition,
 ) -> Result<Alliance, ApiError> {
     let before = alliances::find(tx.conn, key)?;
-    tx.principal
-        .ensure_alliance_writer(&before.id, before.slug.as_str())?;
+    authorize(tx.principal, "update_alliance", &before, String::new)?;
     versioned_update(tx, &before, pre, |_, after| {
         patch.apply(after);
         Ok(())

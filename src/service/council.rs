@@ -5,6 +5,7 @@
 
 use chrono::NaiveDate;
 
+use super::access::authorize;
 use super::scope::{alliance_record, alliance_to_change};
 use super::{Precondition, Tx, deleted, update as versioned_update};
 use crate::db::{AnyConnection, alliances, council, memberships, new_id, organizations, utc};
@@ -58,8 +59,7 @@ pub fn create(
     new: NewCouncilSeat,
 ) -> Result<CouncilSeat, ApiError> {
     let alliance = alliances::find(tx.conn, alliance_key)?;
-    tx.principal
-        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
+    authorize(tx.principal, "create_council_seat", &alliance, String::new)?;
     let org = organizations::named(tx.conn, &new.organization, "organization")?;
     if memberships::open_membership(tx.conn, &alliance.id, &org.id)?.is_none() {
         return Err(ApiError::invalid(
@@ -103,7 +103,7 @@ pub fn update(
     pre: &Precondition,
 ) -> Result<CouncilSeat, ApiError> {
     let before = council::find(tx.conn, id)?;
-    alliance_to_change(tx.conn, tx.principal, &before)?;
+    alliance_to_change(tx.conn, tx.principal, "update_council_seat", &before)?;
     versioned_update(tx, &before, pre, |tx, after| {
         if let Some(v) = patch.person_name_zh {
             after.person_name_zh = v;
@@ -139,7 +139,7 @@ pub fn update(
 /// Deletes a seat recorded by mistake (end it with `ended_on` otherwise).
 pub fn delete(tx: &mut Tx<'_>, id: &str, pre: &Precondition) -> Result<(), ApiError> {
     let before = council::find(tx.conn, id)?;
-    alliance_to_change(tx.conn, tx.principal, &before)?;
+    alliance_to_change(tx.conn, tx.principal, "delete_council_seat", &before)?;
     pre.check(&before)?;
     council::remove(tx.conn, &before.id)?;
     deleted(tx, &before)

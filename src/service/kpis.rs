@@ -1,5 +1,6 @@
 //! The KPI catalogue: what alliances report each year, changed by admins.
 
+use super::access::authorize_in;
 use super::{Precondition, Tx, update as versioned_update};
 use crate::db::{kpis, utc};
 use crate::domain::kpi::{KpiDefinition, KpiDefinitionPatch, NewKpiDefinition, check};
@@ -10,7 +11,7 @@ fn checked(k: &KpiDefinition) -> Result<(), ApiError> {
 }
 
 pub fn create(tx: &mut Tx<'_>, new: NewKpiDefinition) -> Result<KpiDefinition, ApiError> {
-    tx.principal.ensure_admin("change the KPI catalogue")?;
+    authorize_in(tx.principal, "create_kpi_definition", true, String::new)?;
     if kpis::find(tx.conn, &new.code).is_ok() {
         return Err(ApiError::conflict(
             "code",
@@ -45,7 +46,7 @@ pub fn update(
     patch: KpiDefinitionPatch,
     pre: &Precondition,
 ) -> Result<KpiDefinition, ApiError> {
-    tx.principal.ensure_admin("change the KPI catalogue")?;
+    authorize_in(tx.principal, "update_kpi_definition", true, String::new)?;
     let before = kpis::find(tx.conn, code)?;
     versioned_update(tx, &before, pre, |_, after| {
         if let Some(v) = patch.name_zh {

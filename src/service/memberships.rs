@@ -4,6 +4,7 @@
 
 use chrono::NaiveDate;
 
+use super::access::authorize;
 use super::reports::guard_records;
 use super::scope::{alliance_record, alliance_to_change, readable_alliance, visibility};
 use super::{Precondition, Tx, update as versioned_update};
@@ -108,8 +109,7 @@ pub fn create_many(
 /// The alliance, if the caller may admit members to it and it admits any.
 fn writable_alliance(tx: &mut Tx<'_>, key: &str) -> Result<Alliance, ApiError> {
     let alliance = alliances::find(tx.conn, key)?;
-    tx.principal
-        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
+    authorize(tx.principal, "create_membership", &alliance, String::new)?;
     if alliance.status == AllianceStatus::Dissolved {
         return Err(ApiError::Conflict {
             detail: format!("the alliance `{}` is dissolved", alliance.slug),
@@ -159,7 +159,7 @@ pub fn update(
     pre: &Precondition,
 ) -> Result<Membership, ApiError> {
     let before = memberships::find(tx.conn, id)?;
-    alliance_to_change(tx.conn, tx.principal, &before)?;
+    alliance_to_change(tx.conn, tx.principal, "update_membership", &before)?;
     let reason = patch.reason.clone();
     let after = versioned_update(tx, &before, pre, |_, after| {
         patch

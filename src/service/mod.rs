@@ -9,6 +9,7 @@
 //! Handlers parse the request and make one call here; the CLI, the seed and
 //! the imports call the same functions.
 
+pub mod access;
 pub mod accounts;
 pub mod activities;
 pub mod alliances;

@@ -3,6 +3,7 @@
 //! "Who may change what"): an admin, its own member token for the fields it
 //! owns, or a secretariat whose token covers every alliance it belongs to.
 
+use super::access::authorize_in;
 use super::reports::guard_organization;
 use super::{Precondition, Tx, deleted, unchanged, update as versioned_update};
 use crate::auth::Role;
@@ -56,10 +57,10 @@ pub fn create_many(
 fn registered(tx: &Tx<'_>, new: NewOrganization) -> Result<Organization, ApiError> {
     let own = tx.principal.role == Role::Member
         && tx.principal.organization.as_deref() == Some(new.slug.as_str());
-    if !own {
-        tx.principal
-            .ensure_role(&[Role::Admin, Role::Secretariat], "register organizations")?;
-    } else if new.certification.is_some() || !new.former_names.is_empty() {
+    authorize_in(tx.principal, "create_organization", own, || {
+        "a member token may register only its own organization".into()
+    })?;
+    if own && new.certification.is_some() || !new.former_names.is_empty() {
         // What a member may not change later, it may not set at the start.
         return Err(ApiError::Forbidden(
             "secretariat-owned field(s) a member token cannot set: certification, former_names"
@@ -95,15 +96,13 @@ fn registered(tx: &Tx<'_>, new: NewOrganization) -> Result<Organization, ApiErro
 /// records").
 fn ensure_editor(tx: &mut Tx<'_>, org: &Organization) -> Result<(), ApiError> {
     let p = tx.principal;
-    match p.role {
-        Role::Admin => Ok(()),
-        Role::Member
-            if p.organization
+    let (in_scope, why) = match p.role {
+        Role::Member => (
+            p.organization
                 .as_deref()
-                .is_some_and(|o| o == org.id || o == org.slug.as_str()) =>
-        {
-            Ok(())
-        }
+                .is_some_and(|o| o == org.id || o == org.slug.as_str()),
+            "a member token may change only its own organization".to_owned(),
+        ),
         Role::Secretariat => {
             let scope = organizations::current_alliances(tx.conn, &org.id)?;
             let outside: Vec<&str> = scope
@@ -112,27 +111,30 @@ fn ensure_editor(tx: &mut Tx<'_>, org: &Organization) -> Result<(), ApiError> {
                 .map(|(_, slug)| slug.as_str())
                 .collect();
             if scope.is_empty() {
-                Err(ApiError::Forbidden(format!(
-                    "`{}` is not a member of an alliance this token covers",
-                    org.slug
-                )))
+                (
+                    false,
+                    format!(
+                        "`{}` is not a member of an alliance this token covers",
+                        org.slug
+                    ),
+                )
             } else if !outside.is_empty() {
-                Err(ApiError::Forbidden(format!(
-                    "`{}` is also a member of {}: a record several alliances share is changed by an admin or by the organisation's own member token",
-                    org.slug,
-                    outside.join(", ")
-                )))
+                (
+                    false,
+                    format!(
+                        "`{}` is also a member of {}: a record several alliances share is changed by an admin or by the organisation's own member token",
+                        org.slug,
+                        outside.join(", ")
+                    ),
+                )
             } else {
-                Ok(())
+                (true, String::new())
             }
         }
-        Role::Member => Err(ApiError::Forbidden(
-            "a member token may change only its own organization".into(),
-        )),
-        role => Err(ApiError::Forbidden(format!(
-            "the role `{role}` cannot change organizations"
-        ))),
-    }
+        // The others' outcome does not depend on the record.
+        _ => (true, String::new()),
+    };
+    authorize_in(p, "update_organization", in_scope, || why)
 }
 
 /// Former names kept on a record, as `domain::organization` lets a body set.
@@ -196,7 +198,7 @@ fn checked(o: &Organization) -> Result<(), ApiError> {
 /// Deletes an organisation that never belonged to an alliance (a mistaken
 /// entry). One with memberships stays: membership history is never deleted.
 pub fn delete(tx: &mut Tx<'_>, key: &str, pre: &Precondition) -> Result<(), ApiError> {
-    tx.principal.ensure_admin("delete organizations")?;
+    authorize_in(tx.principal, "delete_organization", true, String::new)?;
     let before = organizations::find(tx.conn, key)?;
     pre.check(&before)?;
     let held = organizations::membership_count(tx.conn, &before.id)?;

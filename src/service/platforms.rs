@@ -1,6 +1,7 @@
 //! Platforms (joint labs, training bases, …) of an alliance, recorded by
 //! its secretariat (or an admin).
 
+use super::access::authorize;
 use super::reports::guard_records;
 use super::scope::{alliance_record, alliance_to_change};
 use super::{Precondition, Tx, deleted, update as versioned_update};
@@ -45,8 +46,7 @@ fn checked(tx: &mut Tx<'_>, p: &Platform) -> Result<(), ApiError> {
 
 pub fn create(tx: &mut Tx<'_>, alliance_key: &str, new: NewPlatform) -> Result<Platform, ApiError> {
     let alliance = alliances::find(tx.conn, alliance_key)?;
-    tx.principal
-        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
+    authorize(tx.principal, "create_platform", &alliance, String::new)?;
     let host = new
         .host_organization
         .as_deref()
@@ -91,7 +91,7 @@ pub fn update(
     pre: &Precondition,
 ) -> Result<Platform, ApiError> {
     let before = platforms::find(tx.conn, id)?;
-    let alliance = alliance_to_change(tx.conn, tx.principal, &before)?;
+    let alliance = alliance_to_change(tx.conn, tx.principal, "update_platform", &before)?;
     let after = versioned_update(tx, &before, pre, |tx, after| {
         if let Some(kind) = patch.kind {
             after.kind = kind;
@@ -138,7 +138,7 @@ pub fn update(
 /// kept (close it instead).
 pub fn delete(tx: &mut Tx<'_>, id: &str, pre: &Precondition) -> Result<(), ApiError> {
     let before = platforms::find(tx.conn, id)?;
-    alliance_to_change(tx.conn, tx.principal, &before)?;
+    alliance_to_change(tx.conn, tx.principal, "delete_platform", &before)?;
     pre.check(&before)?;
     let used = platforms::activities_naming(tx.conn, &before.id)?;
     if used > 0 {

@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::access::authorize;
 use super::{Precondition, Tx};
-use crate::auth::Role;
 use crate::db::journal::{Action, Change};
 use crate::db::reports::{self, NewReportEvent, ReportRow, ValueRow};
 use crate::db::{AnyConnection, alliances, kpis, new_id, utc};
@@ -26,7 +26,7 @@ pub fn check_year(year: i32) -> Result<(), ApiError> {
         let message = format!("reports are kept for {} to {}", YEARS.start(), YEARS.end());
         Err(ApiError::BadRequest {
             detail: message.clone(),
-            errors: vec![FieldError::new("year", "range", message)],
+            errors: vec![FieldError::new("year", "out_of_range", message)],
         })
     }
 }
@@ -108,8 +108,7 @@ pub fn put_year(
 ) -> Result<KpiYear, ApiError> {
     check_year(year)?;
     let alliance = alliances::find(tx.conn, alliance_key)?;
-    tx.principal
-        .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?;
+    authorize(tx.principal, "put_kpi_year", &alliance, String::new)?;
     let catalogue: HashMap<String, _> = kpis::list(tx.conn)?
         .into_iter()
         .map(|k| (k.code.clone(), k))
@@ -223,15 +222,13 @@ pub fn act(
 ) -> Result<ReportRow, ApiError> {
     check_year(year)?;
     let alliance = alliances::find(tx.conn, alliance_key)?;
-    match action {
-        ReportAction::Submit => tx
-            .principal
-            .ensure_alliance_writer(&alliance.id, alliance.slug.as_str())?,
-        _ => tx.principal.ensure_role(
-            &[Role::Admin, Role::Reviewer],
-            &format!("{action} a report"),
-        )?,
-    }
+    let operation = match action {
+        ReportAction::Submit => "submit_annual_report",
+        ReportAction::Approve => "approve_annual_report",
+        ReportAction::Return => "return_annual_report",
+        ReportAction::Reopen => "reopen_annual_report",
+    };
+    authorize(tx.principal, operation, &alliance, String::new)?;
     if action.needs_comment() && comment.is_none() {
         return Err(ApiError::invalid(
             "comment",

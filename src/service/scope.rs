@@ -83,13 +83,15 @@ pub fn reveal<T: AllianceRecord>(
 }
 
 /// The alliance of a record found by its own id, if the caller may change
-/// the record (see `Principal::ensure_record_writer`).
+/// the record by `operation` (a token that cannot read the record's
+/// alliance is told the record does not exist, as when it reads it).
 pub fn alliance_to_change<T: AllianceRecord>(
     conn: &mut AnyConnection,
     caller: &Principal,
+    operation: &str,
     record: &T,
 ) -> Result<Alliance, ApiError> {
     let alliance = alliances::find(conn, record.alliance_id())?;
-    caller.ensure_record_writer(&alliance.id, alliance.slug.as_str(), || record.missing())?;
+    super::access::authorize(caller, operation, &alliance, || record.missing())?;
     Ok(alliance)
 }

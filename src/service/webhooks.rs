@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::access::authorize_in;
 use super::scope::visibility;
 use super::{Precondition, Tx, unchanged};
 use crate::auth::{Principal, Role};
@@ -138,6 +139,7 @@ pub fn create(
     new: NewWebhookSubscription,
 ) -> Result<CreatedWebhookSubscription, ApiError> {
     let caller = tx.principal;
+    authorize_in(caller, "create_webhook", true, String::new)?;
     let alliance_id = new
         .alliance
         .as_deref()

@@ -1,12 +1,16 @@
 //! Who may call what: one entry per operation of the description, saying
 //! for each role what it gets on a record within its token's scope and on
-//! one outside it. The handlers enforce it (`Principal::ensure_*`,
-//! `db::visibility`); this table states it, the description shows it under
-//! each operation ("Access"), and `tests/api/authorization.rs` calls every
-//! operation with every role, in and out of scope, and holds the answers to
-//! it. An operation without an entry fails the tests.
+//! one outside it. This table is the policy, and the only copy of it: the
+//! gate (`api::gate`) answers from it before a body is read, the service
+//! functions authorise from it ([`authorize`]) whoever calls them, the
+//! description shows it under each operation ("Access"), and
+//! `tests/api/authorization.rs` calls every operation with every role, in
+//! and out of scope, and holds the answers to it. An operation without an
+//! entry fails the tests.
 
-use crate::auth::Role;
+use crate::auth::{Principal, Role};
+use crate::domain::alliance::Alliance;
+use crate::error::ApiError;
 
 /// What a role gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,6 +257,65 @@ pub fn of(operation_id: &str) -> Option<&'static Access> {
     TABLE
         .iter()
         .find_map(|(id, access)| (*id == operation_id).then_some(access))
+}
+
+/// The entry of an operation the service runs; a name without one is a
+/// programming error, which `every_service_operation_has_an_entry` catches.
+fn entry(operation: &str) -> &'static Access {
+    of(operation).unwrap_or_else(|| panic!("no access entry for `{operation}`"))
+}
+
+/// Authorises `caller` for `operation` on the records of `alliance`: the
+/// table's outcome for the caller's role, inside the token's scope (an
+/// alliance it names) or outside it. A hidden record answers as `missing`.
+pub fn authorize(
+    caller: &Principal,
+    operation: &str,
+    alliance: &Alliance,
+    missing: impl FnOnce() -> String,
+) -> Result<(), ApiError> {
+    let covered = caller.covers_alliance(&alliance.id, alliance.slug.as_str());
+    decide(caller, operation, covered, missing, || {
+        format!("this token does not cover the alliance `{}`", alliance.slug)
+    })
+}
+
+/// Authorises `caller` for an operation whose scope is not an alliance
+/// (`in_scope`: what the operation's scope says of this record; `outside`:
+/// why a token outside it is refused).
+pub fn authorize_in(
+    caller: &Principal,
+    operation: &str,
+    in_scope: bool,
+    outside: impl FnOnce() -> String,
+) -> Result<(), ApiError> {
+    decide(
+        caller,
+        operation,
+        in_scope,
+        || "there is no such resource".to_owned(),
+        outside,
+    )
+}
+
+fn decide(
+    caller: &Principal,
+    operation: &str,
+    in_scope: bool,
+    missing: impl FnOnce() -> String,
+    outside: impl FnOnce() -> String,
+) -> Result<(), ApiError> {
+    let access = entry(operation);
+    let by_role = access.outcome(caller.role, true) == access.outcome(caller.role, false);
+    match access.outcome(caller.role, in_scope) {
+        Outcome::Allowed => Ok(()),
+        Outcome::Hidden => Err(ApiError::NotFound(missing())),
+        Outcome::Forbidden if by_role => Err(ApiError::Forbidden(format!(
+            "the role `{}` may not call `{operation}`; each operation's Access line in /docs says who may",
+            caller.role
+        ))),
+        Outcome::Forbidden => Err(ApiError::Forbidden(outside())),
+    }
 }
 
 #[cfg(test)]
