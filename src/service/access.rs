@@ -259,12 +259,6 @@ pub fn of(operation_id: &str) -> Option<&'static Access> {
         .find_map(|(id, access)| (*id == operation_id).then_some(access))
 }
 
-/// The entry of an operation the service runs; a name without one is a
-/// programming error, which `every_service_operation_has_an_entry` catches.
-fn entry(operation: &str) -> &'static Access {
-    of(operation).unwrap_or_else(|| panic!("no access entry for `{operation}`"))
-}
-
 /// Authorises `caller` for `operation` on the records of `alliance`: the
 /// table's outcome for the caller's role, inside the token's scope (an
 /// alliance it names) or outside it. A hidden record answers as `missing`.
@@ -305,7 +299,13 @@ fn decide(
     missing: impl FnOnce() -> String,
     outside: impl FnOnce() -> String,
 ) -> Result<(), ApiError> {
-    let access = entry(operation);
+    // Denied by default: an operation without an entry is refused (and
+    // fails `every_operation_has_one_entry`).
+    let Some(access) = of(operation) else {
+        return Err(ApiError::Internal(format!(
+            "the access table has no entry for `{operation}`"
+        )));
+    };
     let by_role = access.outcome(caller.role, true) == access.outcome(caller.role, false);
     match access.outcome(caller.role, in_scope) {
         Outcome::Allowed => Ok(()),
@@ -348,12 +348,87 @@ mod tests {
             .collect();
         assert!(
             missing.is_empty(),
-            "operations without an entry in src/api/access.rs: {missing:?}"
+            "operations without an entry in src/service/access.rs: {missing:?}"
         );
         let stale: Vec<&&str> = unique
             .iter()
             .filter(|id| !described.contains(**id))
             .collect();
         assert!(stale.is_empty(), "entries for no operation: {stale:?}");
+    }
+
+    /// Every operation the service layer and the imports authorise by name
+    /// is in the table (a typo would refuse every call).
+    #[test]
+    fn every_operation_the_service_names_has_an_entry() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut named = BTreeSet::new();
+        for dir in ["service", "import"] {
+            for file in std::fs::read_dir(root.join(dir)).unwrap() {
+                let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+                for call in ["authorize(", "authorize_in(", "alliance_to_change("] {
+                    for (at, _) in text.match_indices(call) {
+                        let rest = &text[at..(at + 200).min(text.len())];
+                        let call = rest.split(';').next().unwrap_or_default();
+                        if call.contains("operation: &str") {
+                            continue; // the definition itself
+                        }
+                        // The operation named by a literal (not a variable).
+                        let literal = call.split('"').nth(1);
+                        if let Some(name) = literal.filter(|n| !n.contains(' ')) {
+                            named.insert(name.to_owned());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(named.len() > 20, "found only {named:?}");
+        let unknown: Vec<&String> = named.iter().filter(|n| of(n).is_none()).collect();
+        assert!(unknown.is_empty(), "not in the table: {unknown:?}");
+    }
+
+    #[test]
+    fn the_service_answers_what_the_table_says() {
+        let caller = |role| Principal {
+            subject: "t".into(),
+            role,
+            alliances: vec!["teda-biomedicine".into()],
+            organization: None,
+        };
+        let alliance = |slug: &str| {
+            use crate::domain::alliance::{AllianceKind, AllianceStatus, Sector};
+            Alliance {
+                id: format!("id-{slug}"),
+                slug: crate::domain::Slug::parse(slug).unwrap(),
+                kind: AllianceKind::RegionalConsortium,
+                sector: Sector::Biomedicine,
+                host_zone: None,
+                name_zh: crate::domain::Name::parse("联合体").unwrap(),
+                name_en: None,
+                founded_on: None,
+                status: AllianceStatus::Active,
+                documents: vec![],
+                version: 1,
+                created_at: chrono::Utc::now(),
+                updated_at: chrono::Utc::now(),
+            }
+        };
+        let (teda, port) = (alliance("teda-biomedicine"), alliance("port-offshore"));
+        for (operation, access) in TABLE.iter().filter(|(_, a)| !a.public) {
+            for role in ROLES {
+                for (record, in_scope) in [(&teda, true), (&port, false)] {
+                    let got = authorize(&caller(role), operation, record, String::new);
+                    // Every caller here names teda's alliance in its token.
+                    let expected = access.outcome(role, in_scope);
+                    let got = match got {
+                        Ok(()) => Outcome::Allowed,
+                        Err(ApiError::Forbidden(_)) => Outcome::Forbidden,
+                        Err(ApiError::NotFound(_)) => Outcome::Hidden,
+                        Err(e) => panic!("{operation}: {e:?}"),
+                    };
+                    assert_eq!(got, expected, "{operation} as {role}, in scope: {in_scope}");
+                }
+            }
+        }
     }
 }

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::common::{Engine, TestApp};
+use crate::common::{Engine, Snapshot, TestApp};
 use actix_web::http::StatusCode;
 use alliance_api::api::access::{self, Access, Outcome, ROLES, Scope};
 use alliance_api::auth::Role;
@@ -209,14 +209,17 @@ async fn build_fixture(app: &TestApp) -> Fixture {
     }
 }
 
-async fn spawn(engine: Engine) -> Option<(TestApp, Fixture)> {
-    let app = TestApp::spawn_with(engine, |c| {
-        c.webhook_worker = false;
-        c.public_dashboard = true;
-    })
-    .await?;
+fn settings(c: &mut alliance_api::config::Config) {
+    c.webhook_worker = false;
+    c.public_dashboard = true;
+}
+
+/// The fixture's records, made once through the API and kept as a
+/// snapshot: each allowed write runs on a fresh copy of it.
+async fn prepare(engine: Engine) -> Option<(Snapshot, Fixture)> {
+    let app = TestApp::spawn_with(engine, settings).await?;
     let fixture = build_fixture(&app).await;
-    Some((app, fixture))
+    Some((app.into_snapshot().await, fixture))
 }
 
 /// One operation of the description.
@@ -425,9 +428,10 @@ fn scopes(access: &Access) -> &'static [bool] {
 }
 
 async fn every_operation_answers_as_the_table_says(engine: Engine) {
-    let Some((app, fx)) = spawn(engine).await else {
+    let Some((snapshot, fx)) = prepare(engine).await else {
         return;
     };
+    let app = snapshot.spawn_with(settings).await;
     let ops = operations(&app);
     let mut failures = vec![];
     let mut calls = 0;
@@ -472,9 +476,7 @@ async fn every_operation_answers_as_the_table_says(engine: Engine) {
                 let body = body_for(op, role, in_scope, &fx);
                 let res = if writes && expected == Outcome::Allowed {
                     // On fresh records, so the call does not depend on others.
-                    let (fresh, fresh_fx) = spawn(engine).await.unwrap();
-                    let path = path_for(op, role, in_scope, &fresh_fx);
-                    let body = body_for(op, role, in_scope, &fresh_fx);
+                    let fresh = snapshot.spawn_with(settings).await;
                     call(&fresh, op, Some(&token), &path, body).await
                 } else {
                     let before = (app.audit_count(), app.event_count());
@@ -519,9 +521,10 @@ async fn every_operation_answers_as_the_table_says(engine: Engine) {
 /// never sees a person's name in full, wherever it appears (the council,
 /// the annual report, the change feed), while a reviewer does.
 async fn no_answer_shows_what_its_reader_may_not_see(engine: Engine) {
-    let Some((app, fx)) = spawn(engine).await else {
+    let Some(app) = TestApp::spawn_with(engine, settings).await else {
         return;
     };
+    let fx = build_fixture(&app).await;
     const PERSON: &str = "王芳";
     let mut reviewer_saw_the_name = false;
     for op in operations(&app).iter().filter(|op| op.method == "GET") {

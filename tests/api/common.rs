@@ -188,8 +188,7 @@ impl PgDatabase {
 impl PgDatabase {
     /// A new database copied from the migrated template (`CREATE DATABASE
     /// … TEMPLATE`): the schema without running the migrations again.
-    fn from_template(admin_url: &str) -> (PgDatabase, String) {
-        let template = postgres_template(admin_url);
+    fn from_template(admin_url: &str, template: &str) -> (PgDatabase, String) {
         let name = format!("alliance_test_{}", uuid_simple());
         let mut admin = diesel::PgConnection::establish(admin_url)
             .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at TEST_DATABASE_URL: {e}"));
@@ -363,18 +362,37 @@ impl TestApp {
         engine: Engine,
         configure: impl FnOnce(&mut Config),
     ) -> Option<TestApp> {
+        Self::spawn_from(engine, None, configure).await
+    }
+
+    /// A running service over a copy of `from`'s database, or of the
+    /// migrated template.
+    async fn spawn_from(
+        engine: Engine,
+        from: Option<&Snapshot>,
+        configure: impl FnOnce(&mut Config),
+    ) -> Option<TestApp> {
         let (url, dir, pg) = match engine {
             Engine::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
                 let path = dir.path().join("test.db");
-                std::fs::copy(sqlite_template(), &path).expect("copy the migrated template");
+                let source = match from.and_then(|f| f.sqlite.as_ref()) {
+                    Some((_, file)) => file.as_path(),
+                    None => sqlite_template(),
+                };
+                std::fs::copy(source, &path).expect("copy the template database");
                 (path.to_string_lossy().into_owned(), Some(dir), None)
             }
             Engine::Postgres => {
                 let admin = postgres_url()?;
-                let (pg, url) = actix_web::web::block(move || PgDatabase::from_template(&admin))
-                    .await
-                    .unwrap();
+                let template = match from.and_then(|f| f.pg.as_ref()) {
+                    Some(db) => db.name.clone(),
+                    None => postgres_template(&admin).to_owned(),
+                };
+                let (pg, url) =
+                    actix_web::web::block(move || PgDatabase::from_template(&admin, &template))
+                        .await
+                        .unwrap();
                 (url, None, Some(pg))
             }
         };
@@ -408,6 +426,45 @@ impl TestApp {
         self.db = running.db;
         self.server = running.server;
         self.worker = running.worker;
+    }
+
+    /// Stops this service and keeps its database as it is now, for new
+    /// services to start from ([`Snapshot::spawn_with`]): a test that needs
+    /// many services in one prepared state prepares it once.
+    pub async fn into_snapshot(mut self) -> Snapshot {
+        drop(self.worker.take());
+        self.server.stop(true).await;
+        let sqlite = self.dir_and_file();
+        let pg = self.pg.take();
+        let engine = self.engine;
+        drop(self);
+        match (&sqlite, &pg) {
+            (Some((_, file)), _) => {
+                // Everything into the main file, so a copy of it alone is whole.
+                let db = Db::connect(file.to_str().unwrap(), 1).unwrap();
+                diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&mut *db.conn().unwrap())
+                    .unwrap();
+            }
+            (_, Some(pg)) => {
+                // A template may have no sessions while it is copied.
+                let mut admin = diesel::PgConnection::establish(&pg.admin_url).unwrap();
+                diesel::sql_query(format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+                    pg.name
+                ))
+                .execute(&mut admin)
+                .unwrap();
+            }
+            _ => unreachable!("a service has a database"),
+        }
+        Snapshot { engine, sqlite, pg }
+    }
+
+    fn dir_and_file(&mut self) -> Option<(tempfile::TempDir, std::path::PathBuf)> {
+        let dir = self._dir.take()?;
+        let file = dir.path().join("test.db");
+        Some((dir, file))
     }
 
     /// Loads the demo alliances, as `alliance-api seed` does.
@@ -542,6 +599,23 @@ impl TestApp {
             .await;
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
         res.json()
+    }
+}
+
+/// A stopped service's database (see [`TestApp::into_snapshot`]); dropped
+/// with it.
+pub struct Snapshot {
+    engine: Engine,
+    sqlite: Option<(tempfile::TempDir, std::path::PathBuf)>,
+    pg: Option<PgDatabase>,
+}
+
+impl Snapshot {
+    /// A running service over a copy of the snapshot.
+    pub async fn spawn_with(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::spawn_from(self.engine, Some(self), configure)
+            .await
+            .expect("the snapshot's engine is available")
     }
 }
 
