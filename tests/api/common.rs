@@ -267,6 +267,7 @@ fn postgres_template(admin_url: &str) -> &'static str {
     TEMPLATE.get_or_init(|| {
         let name = format!("alliance_template_{}", migrations_digest("postgres"));
         let mut admin = diesel::PgConnection::establish(admin_url).unwrap();
+        drop_leftovers(&mut admin, admin_url);
         let exists: i64 = diesel::sql_query(format!(
             "SELECT count(*) AS n FROM pg_database WHERE datname = '{name}'"
         ))
@@ -307,26 +308,123 @@ struct Count {
 }
 
 impl Drop for PgDatabase {
+    /// Dropped on a thread of its own: a test does not wait for it. What a
+    /// process leaves behind when it exits first, the next one drops
+    /// ([`drop_leftovers`]).
     fn drop(&mut self) {
-        if let Ok(mut admin) = diesel::PgConnection::establish(&self.admin_url) {
-            let _ = diesel::sql_query(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut admin);
+        let job = (self.admin_url.clone(), self.name.clone());
+        if let Err(std::sync::mpsc::SendError((admin_url, name))) =
+            DROPPER.lock().unwrap().send(job)
+        {
+            drop_database(&admin_url, &name);
         }
+    }
+}
+
+fn drop_database(admin_url: &str, name: &str) {
+    if let Ok(mut admin) = diesel::PgConnection::establish(admin_url) {
+        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin);
+    }
+}
+
+static DROPPER: std::sync::LazyLock<std::sync::Mutex<std::sync::mpsc::Sender<(String, String)>>> =
+    std::sync::LazyLock::new(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<(String, String)>();
+        std::thread::spawn(move || {
+            for (admin_url, name) in rx {
+                drop_database(&admin_url, &name);
+            }
+        });
+        std::sync::Mutex::new(tx)
+    });
+
+/// Drops the test databases of test processes that are no longer running
+/// (named `alliance_test_<pid>_…`).
+fn drop_leftovers(admin: &mut diesel::PgConnection, admin_url: &str) {
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        datname: String,
+    }
+    let names: Vec<Name> = diesel::sql_query(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'alliance\\_test\\_%'",
+    )
+    .load(admin)
+    .unwrap_or_default();
+    for Name { datname } in names {
+        let pid = datname
+            .strip_prefix("alliance_test_")
+            .and_then(|rest| rest.split_once('_'))
+            .and_then(|(pid, _)| u32::from_str_radix(pid, 16).ok());
+        if let Some(pid) = pid
+            && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        {
+            drop_database(admin_url, &datname);
+        }
+    }
+}
+
+/// Databases copied from a template ahead of need, by one thread per
+/// template, so a test does not wait for `CREATE DATABASE` (about half a
+/// second of the server's I/O).
+struct Ready {
+    queue: std::sync::Mutex<std::sync::mpsc::Receiver<(PgDatabase, String)>>,
+    filler: std::thread::JoinHandle<()>,
+}
+
+type ReadyByTemplate = std::collections::HashMap<String, std::sync::Arc<Ready>>;
+
+static READY: std::sync::LazyLock<std::sync::Mutex<ReadyByTemplate>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// A new database copied from `template`, from the ones made ahead.
+fn ready_database(admin_url: &str, template: &str) -> (PgDatabase, String) {
+    let ready = READY
+        .lock()
+        .unwrap()
+        .entry(template.to_owned())
+        .or_insert_with(|| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(2);
+            let (admin_url, template) = (admin_url.to_owned(), template.to_owned());
+            let filler = std::thread::spawn(move || {
+                // Stops when nobody takes them any more (the queue is gone).
+                while tx
+                    .send(PgDatabase::from_template(&admin_url, &template))
+                    .is_ok()
+                {}
+            });
+            std::sync::Arc::new(Ready {
+                queue: std::sync::Mutex::new(rx),
+                filler,
+            })
+        })
+        .clone();
+    let next = ready.queue.lock().unwrap().recv();
+    next.unwrap_or_else(|_| PgDatabase::from_template(admin_url, template))
+}
+
+/// Stops making copies of `template` (before it is dropped).
+fn stop_ready(template: &str) {
+    let Some(ready) = READY.lock().unwrap().remove(template) else {
+        return;
+    };
+    if let Ok(Ready { queue, filler }) = std::sync::Arc::try_unwrap(ready) {
+        drop(queue);
+        let _ = filler.join();
     }
 }
 
 fn uuid_simple() -> String {
     format!(
-        "{:x}{:x}",
+        "{:x}_{:x}{:04x}",
         std::process::id(),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
-            .as_nanos()
-    ) + &format!("{:04x}", rand_u16())
+            .as_nanos(),
+        rand_u16()
+    )
 }
 
 fn rand_u16() -> u16 {
@@ -389,10 +487,9 @@ impl TestApp {
                     Some(db) => db.name.clone(),
                     None => postgres_template(&admin).to_owned(),
                 };
-                let (pg, url) =
-                    actix_web::web::block(move || PgDatabase::from_template(&admin, &template))
-                        .await
-                        .unwrap();
+                let (pg, url) = actix_web::web::block(move || ready_database(&admin, &template))
+                    .await
+                    .unwrap();
                 (url, None, Some(pg))
             }
         };
@@ -608,6 +705,14 @@ pub struct Snapshot {
     engine: Engine,
     sqlite: Option<(tempfile::TempDir, std::path::PathBuf)>,
     pg: Option<PgDatabase>,
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        if let Some(pg) = &self.pg {
+            stop_ready(&pg.name);
+        }
+    }
 }
 
 impl Snapshot {
