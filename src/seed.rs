@@ -143,7 +143,7 @@ impl SeedFile {
 }
 
 /// What a seed run added.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SeedReport {
     pub organizations: usize,
     pub alliances: usize,

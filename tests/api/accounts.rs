@@ -20,7 +20,7 @@ async fn token_with(app: &TestApp, client_id: &str, secret: &str) -> crate::comm
     .await
 }
 
-async fn an_account_gets_tokens_with_its_role_and_scope(app: TestApp) {
+async fn an_account_gets_tokens_with_its_role_and_scope(mut app: TestApp) {
     app.seed_registry().await;
     let admin = app.admin();
     let res = app
@@ -217,7 +217,7 @@ async fn an_account_gets_tokens_with_its_role_and_scope(app: TestApp) {
     assert_eq!(res.header("www-authenticate"), Some("Bearer"));
 }
 
-async fn only_admins_manage_accounts_and_bodies_are_checked(app: TestApp) {
+async fn only_admins_manage_accounts_and_bodies_are_checked(mut app: TestApp) {
     app.seed_registry().await;
     let admin = app.admin();
     let body = json!({"name": "reviewer-li", "kind": "human", "role": "reviewer"});

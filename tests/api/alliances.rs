@@ -15,7 +15,7 @@ on_both_engines!(
     lists_page_with_cursors_and_filter,
 );
 
-async fn lists_the_seven_seeded_alliances(app: TestApp) {
+async fn lists_the_seven_seeded_alliances(mut app: TestApp) {
     let report = app.seed().await;
     assert_eq!(
         (report.alliances, report.organizations, report.memberships),
@@ -70,7 +70,7 @@ async fn lists_the_seven_seeded_alliances(app: TestApp) {
     assert_eq!(app.event_count(), events);
 }
 
-async fn reads_by_slug_or_id_with_etag_and_304(app: TestApp) {
+async fn reads_by_slug_or_id_with_etag_and_304(mut app: TestApp) {
     app.seed().await;
     let tok = app.viewer();
     let by_slug = app.get("/api/v1/alliances/teda-biomedicine", &tok).await;
@@ -191,7 +191,7 @@ async fn admin_founds_an_alliance_and_chinese_round_trips(app: TestApp) {
     );
 }
 
-async fn patch_honours_if_match_and_bumps_version(app: TestApp) {
+async fn patch_honours_if_match_and_bumps_version(mut app: TestApp) {
     app.seed().await;
     let admin = app.admin();
     let path = "/api/v1/alliances/new-energy-community";
@@ -266,7 +266,7 @@ async fn patch_honours_if_match_and_bumps_version(app: TestApp) {
     app.send(req, Some(b"{}".to_vec())).await.problem(400);
 }
 
-async fn writes_are_scoped_by_role_and_alliance(app: TestApp) {
+async fn writes_are_scoped_by_role_and_alliance(mut app: TestApp) {
     app.seed().await;
     let change = json!({"name_en": "changed"});
     for role in [Role::Viewer, Role::Member, Role::Reviewer] {
@@ -374,7 +374,7 @@ async fn invalid_bodies_name_the_field_and_write_nothing(app: TestApp) {
     assert_eq!(app.audit_count(), 0);
 }
 
-async fn lists_page_with_cursors_and_filter(app: TestApp) {
+async fn lists_page_with_cursors_and_filter(mut app: TestApp) {
     app.seed().await;
     let tok = app.viewer();
     let mut seen = Vec::new();

@@ -6,7 +6,7 @@ use crate::common::TestApp;
 use alliance_api::auth::Role;
 use serde_json::json;
 
-async fn the_audit_trail_is_readable_filterable_and_read_only(app: TestApp) {
+async fn the_audit_trail_is_readable_filterable_and_read_only(mut app: TestApp) {
     app.seed_registry().await;
     let admin = app.admin();
     let created = app

@@ -144,7 +144,7 @@ async fn events_carry_the_resource_as_it_now_is(app: TestApp) {
     app.get("/api/v1/changes", "").await.problem(401);
 }
 
-async fn the_feed_is_filtered_to_the_callers_scope(app: TestApp) {
+async fn the_feed_is_filtered_to_the_callers_scope(mut app: TestApp) {
     app.seed().await;
     let head = feed(&app, &app.admin(), "limit=1000").await["next_cursor"]
         .as_str()

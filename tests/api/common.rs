@@ -470,29 +470,7 @@ impl TestApp {
         from: Option<&Snapshot>,
         configure: impl FnOnce(&mut Config),
     ) -> Option<TestApp> {
-        let (url, dir, pg) = match engine {
-            Engine::Sqlite => {
-                let dir = tempfile::tempdir().unwrap();
-                let path = dir.path().join("test.db");
-                let source = match from.and_then(|f| f.sqlite.as_ref()) {
-                    Some((_, file)) => file.as_path(),
-                    None => sqlite_template(),
-                };
-                std::fs::copy(source, &path).expect("copy the template database");
-                (path.to_string_lossy().into_owned(), Some(dir), None)
-            }
-            Engine::Postgres => {
-                let admin = postgres_url()?;
-                let template = match from.and_then(|f| f.pg.as_ref()) {
-                    Some(db) => db.name.clone(),
-                    None => postgres_template(&admin).to_owned(),
-                };
-                let (pg, url) = actix_web::web::block(move || ready_database(&admin, &template))
-                    .await
-                    .unwrap();
-                (url, None, Some(pg))
-            }
-        };
+        let (url, dir, pg) = copy_of(engine, from).await?;
         let mut config = Config::for_database(&url, Some(SECRET));
         configure(&mut config);
         let running = start(config.clone()).await;
@@ -564,23 +542,46 @@ impl TestApp {
         Some((dir, file))
     }
 
-    /// Loads the demo alliances, as `alliance-api seed` does.
-    pub async fn seed(&self) -> alliance_api::seed::SeedReport {
-        let db = self.db.clone();
-        actix_web::web::block(move || alliance_api::seed::load(&db))
-            .await
-            .unwrap()
-            .unwrap()
+    /// Loads the demo alliances, as `alliance-api seed` does. On a store
+    /// nothing has been written to yet, the service restarts (on a new
+    /// port) over a copy of a store seeded once per test process: the same
+    /// rows, made by the same `seed::load`, without loading them again.
+    pub async fn seed(&mut self) -> alliance_api::seed::SeedReport {
+        self.seed_with(true).await
     }
 
     /// The demo alliances without the invented yearly figures and the
     /// activities behind them (`seed --without-demo-figures`).
-    pub async fn seed_registry(&self) -> alliance_api::seed::SeedReport {
-        let db = self.db.clone();
-        actix_web::web::block(move || alliance_api::seed::load_with(&db, false))
+    pub async fn seed_registry(&mut self) -> alliance_api::seed::SeedReport {
+        self.seed_with(false).await
+    }
+
+    async fn seed_with(&mut self, demo_figures: bool) -> alliance_api::seed::SeedReport {
+        if self.audit_count() > 0 || self.event_count() > 0 {
+            let db = self.db.clone();
+            return actix_web::web::block(move || alliance_api::seed::load_with(&db, demo_figures))
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        let engine = self.engine;
+        let seeded = actix_web::web::block(move || seeded(engine, demo_figures))
             .await
-            .unwrap()
-            .unwrap()
+            .unwrap();
+        drop(self.worker.take());
+        self.server.stop(true).await;
+        let (url, dir, pg) = copy_of(engine, Some(&seeded.0))
+            .await
+            .expect("engine available");
+        self.config.database_url = url;
+        self._dir = dir;
+        self.pg = pg;
+        let running = start(self.config.clone()).await;
+        self.base = running.base;
+        self.db = running.db;
+        self.server = running.server;
+        self.worker = running.worker;
+        seeded.1.clone()
     }
 
     pub fn token(&self, role: Role) -> String {
@@ -697,6 +698,97 @@ impl TestApp {
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.text());
         res.json()
     }
+}
+
+/// A new database for a test: a copy of `from`, or of the migrated
+/// template. Its URL, and what drops it.
+async fn copy_of(
+    engine: Engine,
+    from: Option<&Snapshot>,
+) -> Option<(String, Option<tempfile::TempDir>, Option<PgDatabase>)> {
+    Some(match engine {
+        Engine::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("test.db");
+            let source = match from.and_then(|f| f.sqlite.as_ref()) {
+                Some((_, file)) => file.as_path(),
+                None => sqlite_template(),
+            };
+            std::fs::copy(source, &path).expect("copy the template database");
+            (path.to_string_lossy().into_owned(), Some(dir), None)
+        }
+        Engine::Postgres => {
+            let admin = postgres_url()?;
+            let template = match from.and_then(|f| f.pg.as_ref()) {
+                Some(db) => db.name.clone(),
+                None => postgres_template(&admin).to_owned(),
+            };
+            let (pg, url) = actix_web::web::block(move || ready_database(&admin, &template))
+                .await
+                .unwrap();
+            (url, None, Some(pg))
+        }
+    })
+}
+
+/// A store seeded by `seed::load_with(demo_figures)`, once per process
+/// and engine, and what the seed reported.
+fn seeded(
+    engine: Engine,
+    demo_figures: bool,
+) -> &'static (Snapshot, alliance_api::seed::SeedReport) {
+    type Seeded = std::sync::OnceLock<(Snapshot, alliance_api::seed::SeedReport)>;
+    static STORES: [Seeded; 4] = [const { Seeded::new() }; 4];
+    let slot = match (engine, demo_figures) {
+        (Engine::Sqlite, true) => 0,
+        (Engine::Sqlite, false) => 1,
+        (Engine::Postgres, true) => 2,
+        (Engine::Postgres, false) => 3,
+    };
+    STORES[slot].get_or_init(|| {
+        let (snapshot, url) = match engine {
+            Engine::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let file = dir.path().join("test.db");
+                std::fs::copy(sqlite_template(), &file).unwrap();
+                let url = file.to_string_lossy().into_owned();
+                let snapshot = Snapshot {
+                    engine,
+                    sqlite: Some((dir, file)),
+                    pg: None,
+                };
+                (snapshot, url)
+            }
+            Engine::Postgres => {
+                let admin = postgres_url().expect("PostgreSQL is configured");
+                let (pg, url) = PgDatabase::from_template(&admin, postgres_template(&admin));
+                let snapshot = Snapshot {
+                    engine,
+                    sqlite: None,
+                    pg: Some(pg),
+                };
+                (snapshot, url)
+            }
+        };
+        let db = Db::connect(&url, 1).unwrap();
+        let report = alliance_api::seed::load_with(&db, demo_figures).unwrap();
+        if engine == Engine::Sqlite {
+            diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&mut *db.conn().unwrap())
+                .unwrap();
+        }
+        drop(db);
+        if let Some(pg) = &snapshot.pg {
+            let mut admin = diesel::PgConnection::establish(&pg.admin_url).unwrap();
+            diesel::sql_query(format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+                pg.name
+            ))
+            .execute(&mut admin)
+            .unwrap();
+        }
+        (snapshot, report)
+    })
 }
 
 /// A stopped service's database (see [`TestApp::into_snapshot`]); dropped

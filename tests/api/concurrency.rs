@@ -10,7 +10,7 @@ on_both_engines!(
     concurrent_creates_all_succeed
 );
 
-async fn racing_patches_with_the_same_etag_have_one_winner(app: TestApp) {
+async fn racing_patches_with_the_same_etag_have_one_winner(mut app: TestApp) {
     app.seed().await;
     let events = app.event_count();
     let url = app.url("/api/v1/alliances/teda-biomedicine");

@@ -10,7 +10,7 @@ fn secretariat(app: &TestApp, alliance: &str) -> String {
     app.token_for(Role::Secretariat, &[alliance], None)
 }
 
-async fn the_seeded_alliances_have_their_platforms(app: TestApp) {
+async fn the_seeded_alliances_have_their_platforms(mut app: TestApp) {
     app.seed().await;
     let res = app
         .get(
@@ -49,7 +49,7 @@ async fn the_seeded_alliances_have_their_platforms(app: TestApp) {
     assert_eq!(total, 23);
 }
 
-async fn a_secretariat_records_for_its_own_alliance_only(app: TestApp) {
+async fn a_secretariat_records_for_its_own_alliance_only(mut app: TestApp) {
     app.seed_registry().await;
     let teda = secretariat(&app, "teda-biomedicine");
     let meeting = json!({
@@ -164,7 +164,7 @@ async fn a_secretariat_records_for_its_own_alliance_only(app: TestApp) {
     .problem(400);
 }
 
-async fn activity_figures_follow_their_kind(app: TestApp) {
+async fn activity_figures_follow_their_kind(mut app: TestApp) {
     app.seed_registry().await;
     let teda = secretariat(&app, "teda-biomedicine");
     let post = |body: serde_json::Value| {
@@ -285,7 +285,7 @@ async fn activity_figures_follow_their_kind(app: TestApp) {
     assert_eq!(links, 0);
 }
 
-async fn platforms_keep_their_rules(app: TestApp) {
+async fn platforms_keep_their_rules(mut app: TestApp) {
     app.seed().await;
     let teda = secretariat(&app, "teda-biomedicine");
     let url = "/api/v1/alliances/teda-biomedicine/platforms";
@@ -410,7 +410,7 @@ async fn platforms_keep_their_rules(app: TestApp) {
     .problem(404);
 }
 
-async fn membership_history_records_each_change(app: TestApp) {
+async fn membership_history_records_each_change(mut app: TestApp) {
     app.seed().await;
     let teda = app.token_for(Role::Secretariat, &["teda-biomedicine"], None);
     app.create_org("history-co", "历史公司").await;
@@ -510,7 +510,7 @@ async fn membership_history_records_each_change(app: TestApp) {
         .problem(404);
 }
 
-async fn the_council_keeps_its_rules(app: TestApp) {
+async fn the_council_keeps_its_rules(mut app: TestApp) {
     app.seed().await;
     let teda = secretariat(&app, "teda-biomedicine");
     let seats = "/api/v1/alliances/teda-biomedicine/council-seats";
@@ -845,7 +845,7 @@ async fn organizations_carry_certification_and_former_names(app: TestApp) {
     .problem(403);
 }
 
-async fn every_list_comes_as_a_file(app: TestApp) {
+async fn every_list_comes_as_a_file(mut app: TestApp) {
     use alliance_api::tabular::{self, Format};
     app.seed_registry().await;
     let teda = secretariat(&app, "teda-biomedicine");

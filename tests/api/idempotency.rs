@@ -38,7 +38,7 @@ fn org_count(app: &TestApp) -> i64 {
         .unwrap()
 }
 
-async fn a_retry_replays_the_first_response_and_writes_nothing(app: TestApp) {
+async fn a_retry_replays_the_first_response_and_writes_nothing(mut app: TestApp) {
     let admin = app.admin();
     let body = json!({"slug": "retry-co", "kind": "enterprise", "name_zh": "重试公司"});
     let first = post_with_key(&app, "/api/v1/organizations", &admin, "key-1", &body).await;

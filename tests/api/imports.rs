@@ -99,7 +99,7 @@ fn conflicts(report: &Value) -> Vec<(u64, String)> {
         .collect()
 }
 
-async fn a_thousand_rows_all_or_nothing(app: TestApp) {
+async fn a_thousand_rows_all_or_nothing(mut app: TestApp) {
     app.seed().await;
     let token = app.token_for(Role::Secretariat, &["teda-biomedicine"], None);
     let mut rows: Vec<Vec<String>> = (0..1000).map(row).collect();
@@ -212,7 +212,7 @@ async fn a_thousand_rows_all_or_nothing(app: TestApp) {
 /// New organisations go in by multi-row inserts; what they leave must be
 /// what the one-row-at-a-time path leaves, and a batch a check refuses
 /// must fall back to rows so the report names each one.
-async fn new_members_in_bulk_leave_what_one_by_one_leaves(app: TestApp) {
+async fn new_members_in_bulk_leave_what_one_by_one_leaves(mut app: TestApp) {
     app.seed().await;
     let token = app.token_for(Role::Secretariat, &["teda-biomedicine"], None);
     let mut rows: Vec<Vec<String>> = (0..40).map(row).collect();
@@ -346,7 +346,7 @@ async fn new_members_in_bulk_leave_what_one_by_one_leaves(app: TestApp) {
     assert_eq!(counts(&app), before);
 }
 
-async fn csv_with_chinese_headers_and_bad_files(app: TestApp) {
+async fn csv_with_chinese_headers_and_bad_files(mut app: TestApp) {
     app.seed().await;
     let token = app.token_for(Role::Secretariat, &["teda-biomedicine"], None);
     let csv = "\u{feff}标识,类型,名称,角色,加入日期\nhaihe-lab-co,企业,海河实验室科技公司,成员单位,2025/1/15\n";
@@ -421,7 +421,7 @@ async fn csv_with_chinese_headers_and_bad_files(app: TestApp) {
     assert_eq!(counts(&app), before);
 }
 
-async fn exports_import_again(app: TestApp) {
+async fn exports_import_again(mut app: TestApp) {
     app.seed().await;
     let token = app.token_for(Role::Secretariat, &["teda-biomedicine"], None);
     for (format, content_type) in [("xlsx", XLSX), ("csv", "text/csv")] {
@@ -474,7 +474,7 @@ async fn exports_import_again(app: TestApp) {
         .problem(400);
 }
 
-async fn activities_import_with_names_and_rules(app: TestApp) {
+async fn activities_import_with_names_and_rules(mut app: TestApp) {
     use alliance_api::db::schema::activities;
     app.seed_registry().await;
     let token = app.token_for(Role::Secretariat, &["teda-biomedicine"], None);

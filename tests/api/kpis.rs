@@ -5,7 +5,7 @@ use crate::common::TestApp;
 use alliance_api::auth::Role;
 use serde_json::json;
 
-async fn the_catalogue_holds_the_seeds_indicators(app: TestApp) {
+async fn the_catalogue_holds_the_seeds_indicators(mut app: TestApp) {
     app.seed().await;
     let res = app.get("/api/v1/kpi-definitions", &app.viewer()).await;
     assert_eq!(res.status, 200, "{}", res.text());

@@ -19,7 +19,7 @@ fn number(res: &crate::common::Response, name: &str) -> u64 {
 }
 
 async fn a_token_past_its_quota_gets_429_and_other_tokens_do_not(engine: Engine) {
-    let Some(app) = TestApp::spawn_with(engine, |c| {
+    let Some(mut app) = TestApp::spawn_with(engine, |c| {
         c.rate_limit_per_token = 5;
         c.rate_limit_per_address = 0;
     })
@@ -92,7 +92,7 @@ async fn an_address_past_its_quota_gets_429_whatever_the_token(engine: Engine) {
 async fn stuck_requests_time_out_and_free_their_connections() {
     use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
-    let Some(app) = TestApp::spawn_with(Engine::Postgres, |c| {
+    let Some(mut app) = TestApp::spawn_with(Engine::Postgres, |c| {
         c.request_timeout_seconds = 1;
         c.pool_size = 2;
     })
@@ -155,7 +155,7 @@ async fn stuck_requests_time_out_and_free_their_connections() {
 async fn a_write_stuck_behind_another_writer_gets_503() {
     use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
-    let app = TestApp::spawn_with(Engine::Sqlite, |c| c.request_timeout_seconds = 1)
+    let mut app = TestApp::spawn_with(Engine::Sqlite, |c| c.request_timeout_seconds = 1)
         .await
         .unwrap();
     app.seed_registry().await;

@@ -26,7 +26,7 @@ async fn all_memberships(app: &TestApp, path: &str) -> Vec<Value> {
     }
 }
 
-async fn each_seeded_alliance_lists_every_body_the_seed_names(app: TestApp) {
+async fn each_seeded_alliance_lists_every_body_the_seed_names(mut app: TestApp) {
     app.seed().await;
     let file = SeedFile::parse(SEED_TOML).unwrap();
     let names: std::collections::HashMap<&str, &str> = file
@@ -85,7 +85,7 @@ async fn each_seeded_alliance_lists_every_body_the_seed_names(app: TestApp) {
     );
 }
 
-async fn joining_and_leaving_keep_history(app: TestApp) {
+async fn joining_and_leaving_keep_history(mut app: TestApp) {
     app.seed().await;
     let admin = app.admin();
     let org = app.create_org("new-biotech", "新生物科技有限公司").await;
@@ -165,7 +165,7 @@ async fn joining_and_leaving_keep_history(app: TestApp) {
     assert_eq!(res.header("allow"), Some("GET, PATCH"));
 }
 
-async fn membership_rules_give_conflicts_not_partial_writes(app: TestApp) {
+async fn membership_rules_give_conflicts_not_partial_writes(mut app: TestApp) {
     app.seed().await;
     let admin = app.admin();
     let events = app.event_count();
@@ -258,7 +258,7 @@ async fn membership_rules_give_conflicts_not_partial_writes(app: TestApp) {
     assert_eq!(app.event_count(), events + 1);
 }
 
-async fn secretariats_admit_only_to_their_alliances(app: TestApp) {
+async fn secretariats_admit_only_to_their_alliances(mut app: TestApp) {
     app.seed().await;
     let teda = app.token_for(Role::Secretariat, &["teda-biomedicine"], None);
     let body = json!({"organization_id": "phytium", "joined_on": "2024-05-01"});

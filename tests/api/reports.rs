@@ -42,7 +42,7 @@ fn content_hash(report: &Value) -> String {
         .collect()
 }
 
-async fn every_seeded_alliance_has_two_demo_years_one_approved(app: TestApp) {
+async fn every_seeded_alliance_has_two_demo_years_one_approved(mut app: TestApp) {
     app.seed().await;
     let alliances = app.get("/api/v1/alliances", &app.viewer()).await.json();
     let alliances = alliances["items"].as_array().unwrap();
@@ -90,7 +90,7 @@ async fn every_seeded_alliance_has_two_demo_years_one_approved(app: TestApp) {
     }
 }
 
-async fn a_training_moves_the_derived_kpi_and_is_listed_as_its_source(app: TestApp) {
+async fn a_training_moves_the_derived_kpi_and_is_listed_as_its_source(mut app: TestApp) {
     app.seed().await;
     let path = format!("/api/v1/alliances/{TEDA}/kpis/2025");
     let before = app.get(&path, &app.viewer()).await.json();
@@ -160,7 +160,7 @@ async fn a_training_moves_the_derived_kpi_and_is_listed_as_its_source(app: TestA
     }
 }
 
-async fn totals_count_an_organisation_in_two_alliances_once(app: TestApp) {
+async fn totals_count_an_organisation_in_two_alliances_once(mut app: TestApp) {
     app.seed().await;
     let org = app.create_org("certified-pharma", "认证制药有限公司").await;
     let id = org["id"].as_str().unwrap();
@@ -200,7 +200,7 @@ async fn totals_count_an_organisation_in_two_alliances_once(app: TestApp) {
     assert_eq!(total["method"], "distinct_organizations");
 }
 
-async fn the_workflow_goes_by_role_and_an_approved_year_is_locked(app: TestApp) {
+async fn the_workflow_goes_by_role_and_an_approved_year_is_locked(mut app: TestApp) {
     app.seed().await;
     let sec = secretariat(&app);
     let reviewer = app.token(Role::Reviewer);
@@ -384,7 +384,7 @@ async fn the_workflow_goes_by_role_and_an_approved_year_is_locked(app: TestApp) 
     );
 }
 
-async fn edits_that_do_not_change_an_approved_figure_go_through(app: TestApp) {
+async fn edits_that_do_not_change_an_approved_figure_go_through(mut app: TestApp) {
     app.seed().await;
     let sec = secretariat(&app);
     let created = app
@@ -440,7 +440,7 @@ async fn edits_that_do_not_change_an_approved_figure_go_through(app: TestApp) {
     assert_eq!(kept["figures"]["person_times"], 30);
 }
 
-async fn the_report_downloads_as_a_workbook_with_the_json_numbers(app: TestApp) {
+async fn the_report_downloads_as_a_workbook_with_the_json_numbers(mut app: TestApp) {
     app.seed().await;
     let path = format!("/api/v1/alliances/{TEDA}/reports/2024");
     let report = app.get(&path, &app.viewer()).await.json();
@@ -519,7 +519,7 @@ async fn the_report_downloads_as_a_workbook_with_the_json_numbers(app: TestApp) 
     );
 }
 
-async fn the_dashboard_filters_and_refuses_what_it_cannot_answer(app: TestApp) {
+async fn the_dashboard_filters_and_refuses_what_it_cannot_answer(mut app: TestApp) {
     app.seed().await;
     let approved = app
         .get(
@@ -630,7 +630,7 @@ async fn the_dashboard_filters_and_refuses_what_it_cannot_answer(app: TestApp) {
     .problem(400);
 }
 
-async fn yearly_figures_come_in_by_spreadsheet_with_a_dry_run(app: TestApp) {
+async fn yearly_figures_come_in_by_spreadsheet_with_a_dry_run(mut app: TestApp) {
     use alliance_api::db::schema::kpi_values;
     app.seed().await;
     let sec = secretariat(&app);

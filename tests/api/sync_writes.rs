@@ -100,7 +100,7 @@ async fn a_member_upserting_by_reference_twice_creates_one_organization(app: Tes
     assert_eq!(res.field_errors()[0].0, "system");
 }
 
-async fn members_change_only_member_owned_fields(app: TestApp) {
+async fn members_change_only_member_owned_fields(mut app: TestApp) {
     app.seed().await;
     let member = app.token_for(Role::Member, &[], Some("nankai-university"));
     let path = "/api/v1/organizations/nankai-university";
@@ -173,7 +173,8 @@ async fn lists_find_an_organization_by_reference(app: TestApp) {
 }
 
 async fn if_match_required_for_members(engine: Engine) {
-    let Some(app) = TestApp::spawn_with(engine, |c| c.require_if_match_for_members = true).await
+    let Some(mut app) =
+        TestApp::spawn_with(engine, |c| c.require_if_match_for_members = true).await
     else {
         return;
     };

@@ -483,7 +483,7 @@ async fn internal_targets_are_refused_by_default(app: TestApp) {
     res.problem(422);
 }
 
-async fn subscriptions_belong_to_their_owner_and_scope(app: TestApp) {
+async fn subscriptions_belong_to_their_owner_and_scope(mut app: TestApp) {
     app.seed().await;
     let member = app.token_for(Role::Member, &["teda-biomedicine"], Some("asymchem"));
     let viewer = app.viewer();
@@ -571,7 +571,7 @@ async fn subscriptions_belong_to_their_owner_and_scope(app: TestApp) {
     assert_eq!(app.audit_count(), audits + 1);
 }
 
-async fn filters_choose_what_is_delivered(app: TestApp) {
+async fn filters_choose_what_is_delivered(mut app: TestApp) {
     app.seed().await;
     let receiver = Receiver::start(false).await;
     let secretariat = app.token_for(Role::Secretariat, &["teda-biomedicine"], None);
