@@ -253,18 +253,9 @@ fn write_participants(conn: &mut AnyConnection, a: &Activity) -> Result<(), ApiE
 impl Stored for Activity {
     const RESOURCE: &'static str = "activity";
     const NAME: &'static str = "activity";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
+    super::versioned_fields!();
     fn alliance_id(&self) -> Option<&str> {
         Some(&self.alliance_id)
-    }
-    fn next_version(&mut self, at: chrono::DateTime<chrono::Utc>) {
-        self.version += 1;
-        self.updated_at = at;
     }
     fn find(conn: &mut AnyConnection, id: &str) -> Result<Self, ApiError> {
         find(conn, id)

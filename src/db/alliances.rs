@@ -162,19 +162,10 @@ pub fn insert(conn: &mut AnyConnection, a: &Alliance) -> Result<(), ApiError> {
 impl Stored for Alliance {
     const RESOURCE: &'static str = "alliance";
     const NAME: &'static str = "alliance";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
+    super::versioned_fields!();
     /// An alliance's own changes are its readers' too.
     fn alliance_id(&self) -> Option<&str> {
         Some(&self.id)
-    }
-    fn next_version(&mut self, at: chrono::DateTime<chrono::Utc>) {
-        self.version += 1;
-        self.updated_at = at;
     }
     fn find(conn: &mut AnyConnection, id: &str) -> Result<Self, ApiError> {
         find(conn, id)

@@ -220,19 +220,10 @@ pub fn remove(conn: &mut AnyConnection, id: &str) -> Result<(), ApiError> {
 
 impl Stored for CouncilSeat {
     const RESOURCE: &'static str = "council_seat";
-    const NAME: &'static str = "seat";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
+    const NAME: &'static str = "council seat";
+    super::versioned_fields!();
     fn alliance_id(&self) -> Option<&str> {
         Some(&self.alliance_id)
-    }
-    fn next_version(&mut self, at: chrono::DateTime<chrono::Utc>) {
-        self.version += 1;
-        self.updated_at = at;
     }
     fn find(conn: &mut AnyConnection, id: &str) -> Result<Self, ApiError> {
         find(conn, id)

@@ -245,18 +245,9 @@ pub fn history(
 impl Stored for Membership {
     const RESOURCE: &'static str = "membership";
     const NAME: &'static str = "membership";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
+    super::versioned_fields!();
     fn alliance_id(&self) -> Option<&str> {
         Some(&self.alliance_id)
-    }
-    fn next_version(&mut self, at: chrono::DateTime<chrono::Utc>) {
-        self.version += 1;
-        self.updated_at = at;
     }
     fn find(conn: &mut AnyConnection, id: &str) -> Result<Self, ApiError> {
         find(conn, id)

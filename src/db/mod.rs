@@ -579,6 +579,25 @@ pub trait Stored: Sized {
     fn replace(conn: &mut AnyConnection, record: &Self, expected: i64) -> Result<bool, ApiError>;
 }
 
+/// The [`Stored`] accessors of a resource whose `id`, `version` and
+/// `updated_at` fields are named so (every resource but the KPI catalogue,
+/// keyed by `code`): written once instead of in each impl.
+macro_rules! versioned_fields {
+    () => {
+        fn id(&self) -> &str {
+            &self.id
+        }
+        fn version(&self) -> i64 {
+            self.version
+        }
+        fn next_version(&mut self, at: chrono::DateTime<chrono::Utc>) {
+            self.version += 1;
+            self.updated_at = at;
+        }
+    };
+}
+pub(crate) use versioned_fields;
+
 /// A new resource id: a UUIDv7, so ids sort in creation order.
 pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()

@@ -269,7 +269,7 @@ pub fn list(
 
 /// Refuses values another organisation already holds: slug, USCC, and
 /// external references.
-pub fn ensure_unique(
+pub fn check_unique(
     conn: &mut AnyConnection,
     o: &Organization,
     check_slug: bool,
@@ -521,16 +521,7 @@ pub fn records_naming(conn: &mut AnyConnection, id: &str) -> Result<i64, ApiErro
 impl Stored for Organization {
     const RESOURCE: &'static str = "organization";
     const NAME: &'static str = "organization";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
-    fn next_version(&mut self, at: chrono::DateTime<chrono::Utc>) {
-        self.version += 1;
-        self.updated_at = at;
-    }
+    super::versioned_fields!();
     fn find(conn: &mut AnyConnection, id: &str) -> Result<Self, ApiError> {
         find(conn, id)
     }

@@ -228,18 +228,9 @@ fn write_partners(conn: &mut AnyConnection, p: &Platform) -> Result<(), ApiError
 impl Stored for Platform {
     const RESOURCE: &'static str = "platform";
     const NAME: &'static str = "platform";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
+    super::versioned_fields!();
     fn alliance_id(&self) -> Option<&str> {
         Some(&self.alliance_id)
-    }
-    fn next_version(&mut self, at: chrono::DateTime<chrono::Utc>) {
-        self.version += 1;
-        self.updated_at = at;
     }
     fn find(conn: &mut AnyConnection, id: &str) -> Result<Self, ApiError> {
         find(conn, id)

@@ -98,7 +98,7 @@ pub fn insert(conn: &mut AnyConnection, row: &SubscriptionRow) -> Result<(), Api
 }
 
 /// Whose subscriptions a query finds: the maker's subject and role, and for
-/// all but members the scope its token had (`Principal::scope_list`).
+/// all but members the sorted, comma-joined scope its token had.
 #[derive(Debug, Clone)]
 pub struct Owner {
     pub subject: String,

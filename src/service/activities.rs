@@ -6,14 +6,12 @@ use chrono::Datelike;
 
 use super::access::authorize;
 use super::reports::guard_records;
-use super::scope::{alliance_record, alliance_to_change};
+use super::scope::alliance_to_change;
 use super::{Precondition, Tx, deleted, update as versioned_update};
 use crate::db::{activities, alliances, new_id, organizations, platforms, utc};
 use crate::domain::activity::{Activity, ActivityPatch, NewActivity, check};
 use crate::domain::alliance::Alliance;
 use crate::error::ApiError;
-
-alliance_record!(Activity, "activity");
 
 /// A platform of this alliance, by id. Another alliance's platform answers
 /// as an unknown one: the caller learns nothing of records outside the

@@ -6,13 +6,11 @@
 use chrono::NaiveDate;
 
 use super::access::authorize;
-use super::scope::{alliance_record, alliance_to_change};
+use super::scope::alliance_to_change;
 use super::{Precondition, Tx, deleted, update as versioned_update};
 use crate::db::{AnyConnection, alliances, council, memberships, new_id, organizations, utc};
 use crate::domain::council::{CouncilSeat, CouncilSeatPatch, NewCouncilSeat, check_dates};
 use crate::error::ApiError;
-
-alliance_record!(CouncilSeat, "council seat");
 
 /// The rules across seats: one sitting chair and one sitting
 /// secretary-general at any date; one person's terms in one position do not

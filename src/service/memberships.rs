@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 
 use super::access::authorize;
 use super::reports::guard_records;
-use super::scope::{alliance_record, alliance_to_change, readable_alliance, visibility};
+use super::scope::{alliance_to_change, readable_alliance, visibility};
 use super::{Precondition, Tx, update as versioned_update};
 use crate::auth::Principal;
 use crate::db::journal::{Action, Change};
@@ -18,8 +18,6 @@ use crate::domain::membership::{
 };
 use crate::domain::organization::Organization;
 use crate::error::ApiError;
-
-alliance_record!(Membership, "membership");
 
 /// The filter kept to what the caller may read: an alliance's list is the
 /// caller's to read whole (or 403); an organisation's keeps to the

@@ -52,7 +52,7 @@ where
 /// is told does not exist (see [`scope::reveal`]).
 pub async fn read_record<T, F>(db: &Db, caller: Principal, f: F) -> Result<T, ApiError>
 where
-    T: scope::AllianceRecord + Send + 'static,
+    T: crate::db::Stored + Send + 'static,
     F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
 {
     db.read(move |c| {

@@ -18,7 +18,7 @@ use crate::error::{ApiError, FieldError};
 
 pub fn create(tx: &mut Tx<'_>, new: NewOrganization) -> Result<Organization, ApiError> {
     let org = registered(tx, new)?;
-    organizations::ensure_unique(tx.conn, &org, true)?;
+    organizations::check_unique(tx.conn, &org, true)?;
     organizations::insert(tx.conn, std::slice::from_ref(&org))?;
     tx.created(&org)?;
     Ok(org)
@@ -181,7 +181,7 @@ fn update_inner(
             ensure_member_owned(&before, after, claimed)?;
         }
         checked(after)?;
-        organizations::ensure_unique(tx.conn, after, false)
+        organizations::check_unique(tx.conn, after, false)
     })?;
     if after.version != before.version {
         // A certification feeds the certified-enterprise count of every

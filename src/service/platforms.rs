@@ -3,15 +3,13 @@
 
 use super::access::authorize;
 use super::reports::guard_records;
-use super::scope::{alliance_record, alliance_to_change};
+use super::scope::alliance_to_change;
 use super::{Precondition, Tx, deleted, update as versioned_update};
 use crate::db::{alliances, memberships, new_id, organizations, platforms, utc};
 use crate::domain::alliance::Alliance;
 use crate::domain::organization::OrganizationSummary;
 use crate::domain::platform::{NewPlatform, Platform, PlatformPatch, check_dates};
 use crate::error::ApiError;
-
-alliance_record!(Platform, "platform");
 
 /// The host named in a body: a registered organisation that is a current
 /// member of the alliance.

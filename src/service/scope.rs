@@ -4,7 +4,7 @@
 
 use crate::auth::{Principal, Role};
 use crate::db::visibility::{self, Visibility};
-use crate::db::{AnyConnection, alliances};
+use crate::db::{AnyConnection, Stored, alliances};
 use crate::domain::alliance::Alliance;
 use crate::error::ApiError;
 
@@ -38,60 +38,35 @@ pub fn readable_alliance(
     }
 }
 
-/// A record that belongs to one alliance and has its own id and path.
-pub trait AllianceRecord {
-    /// What the record is called in messages ("council seat").
-    const KIND: &'static str;
-    fn id(&self) -> &str;
-    fn alliance_id(&self) -> &str;
-
-    /// What a caller outside the record's alliance is told.
-    fn missing(&self) -> String {
-        format!("there is no {} `{}`", Self::KIND, self.id())
-    }
+/// What a caller outside a record's alliance is told: that it does not exist.
+fn missing<T: Stored>(record: &T) -> String {
+    format!("there is no {} `{}`", T::NAME, record.id())
 }
-
-/// Implements [`AllianceRecord`] for a resource with `id` and `alliance_id`
-/// fields: `alliance_record!(Platform, "platform");`.
-macro_rules! alliance_record {
-    ($type:ty, $kind:literal) => {
-        impl $crate::service::scope::AllianceRecord for $type {
-            const KIND: &'static str = $kind;
-            fn id(&self) -> &str {
-                &self.id
-            }
-            fn alliance_id(&self) -> &str {
-                &self.alliance_id
-            }
-        }
-    };
-}
-pub(crate) use alliance_record;
 
 /// A record found by its own id, if the caller may read its alliance's
 /// records; otherwise it is reported missing, so ids cannot be probed.
-pub fn reveal<T: AllianceRecord>(
+pub fn reveal<T: Stored>(
     conn: &mut AnyConnection,
     caller: &Principal,
     record: T,
 ) -> Result<T, ApiError> {
-    if visibility(conn, caller)?.covers(record.alliance_id()) {
+    if visibility(conn, caller)?.covers(record.alliance_id().unwrap_or_default()) {
         Ok(record)
     } else {
-        Err(ApiError::NotFound(record.missing()))
+        Err(ApiError::NotFound(missing(&record)))
     }
 }
 
 /// The alliance of a record found by its own id, if the caller may change
 /// the record by `operation` (a token that cannot read the record's
 /// alliance is told the record does not exist, as when it reads it).
-pub fn alliance_to_change<T: AllianceRecord>(
+pub fn alliance_to_change<T: Stored>(
     conn: &mut AnyConnection,
     caller: &Principal,
     operation: &str,
     record: &T,
 ) -> Result<Alliance, ApiError> {
-    let alliance = alliances::find(conn, record.alliance_id())?;
-    super::access::authorize(caller, operation, &alliance, || record.missing())?;
+    let alliance = alliances::find(conn, record.alliance_id().unwrap_or_default())?;
+    super::access::authorize(caller, operation, &alliance, || missing(record))?;
     Ok(alliance)
 }

@@ -513,27 +513,9 @@ impl TestApp {
         let pg = self.pg.take();
         let engine = self.engine;
         drop(self);
-        match (&sqlite, &pg) {
-            (Some((_, file)), _) => {
-                // Everything into the main file, so a copy of it alone is whole.
-                let db = Db::connect(file.to_str().unwrap(), 1).unwrap();
-                diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .execute(&mut *db.conn().unwrap())
-                    .unwrap();
-            }
-            (_, Some(pg)) => {
-                // A template may have no sessions while it is copied.
-                let mut admin = diesel::PgConnection::establish(&pg.admin_url).unwrap();
-                diesel::sql_query(format!(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
-                    pg.name
-                ))
-                .execute(&mut admin)
-                .unwrap();
-            }
-            _ => unreachable!("a service has a database"),
-        }
-        Snapshot { engine, sqlite, pg }
+        let snapshot = Snapshot { engine, sqlite, pg };
+        snapshot.settle();
+        snapshot
     }
 
     fn dir_and_file(&mut self) -> Option<(tempfile::TempDir, std::path::PathBuf)> {
@@ -770,23 +752,9 @@ fn seeded(
                 (snapshot, url)
             }
         };
-        let db = Db::connect(&url, 1).unwrap();
-        let report = alliance_api::seed::load_with(&db, demo_figures).unwrap();
-        if engine == Engine::Sqlite {
-            diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&mut *db.conn().unwrap())
-                .unwrap();
-        }
-        drop(db);
-        if let Some(pg) = &snapshot.pg {
-            let mut admin = diesel::PgConnection::establish(&pg.admin_url).unwrap();
-            diesel::sql_query(format!(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
-                pg.name
-            ))
-            .execute(&mut admin)
-            .unwrap();
-        }
+        let report =
+            alliance_api::seed::load_with(&Db::connect(&url, 1).unwrap(), demo_figures).unwrap();
+        snapshot.settle();
         (snapshot, report)
     })
 }
@@ -808,6 +776,27 @@ impl Drop for Snapshot {
 }
 
 impl Snapshot {
+    /// Makes the database ready to be copied: on SQLite everything in the
+    /// main file (a copy of it alone is whole), on PostgreSQL no session
+    /// left on it (a template may have none while it is copied).
+    fn settle(&self) {
+        if let Some((_, file)) = &self.sqlite {
+            let db = Db::connect(file.to_str().unwrap(), 1).unwrap();
+            diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&mut *db.conn().unwrap())
+                .unwrap();
+        }
+        if let Some(pg) = &self.pg {
+            let mut admin = diesel::PgConnection::establish(&pg.admin_url).unwrap();
+            diesel::sql_query(format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+                pg.name
+            ))
+            .execute(&mut admin)
+            .unwrap();
+        }
+    }
+
     /// A running service over a copy of the snapshot.
     pub async fn spawn_with(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
         TestApp::spawn_from(self.engine, Some(self), configure)

@@ -29,6 +29,7 @@ mod replicas;
 mod reports;
 mod schema;
 mod shutdown;
+mod snapshots;
 mod sync_writes;
 mod tokens;
 mod webhooks;
