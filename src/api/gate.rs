@@ -1,6 +1,6 @@
 //! Authorise before the body: a middleware that finds the operation a
 //! request is routed to, takes its entry in the access table
-//! (`api::access`), and answers 401, 403 or 404 from the token and the path
+//! (`service::access`), and answers 401, 403 or 404 from the token and the path
 //! alone, before any extractor reads, parses, validates or replays the body.
 //!
 //! It decides what the token and the path decide: no or a bad token; a

@@ -1,7 +1,7 @@
 //! `Idempotency-Key` on POST: the first response (status, body, headers) is
 //! kept for a day with a digest of the request; a retry with the same key
 //! and request replays it and writes nothing; the same key with another
-//! request is refused (422). Writers run one at a time (see `Db::write`), so
+//! request is refused (422). Writers run one at a time (see `Db::transact`), so
 //! a concurrent duplicate finds the first response stored, never a gap.
 
 use actix_web::dev::Payload;

@@ -397,7 +397,7 @@ pub fn queue_new_events(
         if sub.event_cursor >= head {
             continue;
         }
-        // Writers commit one at a time in sequence order (see `Db::write`),
+        // Writers commit one at a time in sequence order (see `Db::transact`),
         // so every event up to `head` is committed: passing over the ones
         // the filter skips cannot skip a late commit.
         let after = sub.event_cursor.max(changes::pruned_through(conn)?);

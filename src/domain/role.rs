@@ -1,4 +1,4 @@
-//! The roles a token can carry (what each may do: `api::access`).
+//! The roles a token can carry (what each may do: `service::access`).
 
 use super::text_enum;
 

@@ -1,6 +1,6 @@
 //! The service layer: what the API does, one file per resource. A call
 //! here authorises the caller (the role and scope rules of
-//! `api::access`, which the gate has already enforced per operation, and
+//! `service::access`, which the gate has already enforced per operation, and
 //! the record-level rules that need the record: who may edit a shared
 //! organisation, a webhook's owner), applies the domain rules, calls
 //! storage (`db`, rows and queries only) and records the change — the

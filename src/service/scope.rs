@@ -1,4 +1,4 @@
-//! Who sees which alliance's records: the scope rules of `api::access`
+//! Who sees which alliance's records: the scope rules of `service::access`
 //! applied to records (the gate applies them to paths), and the lists'
 //! filter handed to storage.
 

@@ -1,7 +1,7 @@
 //! The authorisation matrix (OWASP API1 and API5): every operation of the
 //! generated description, called without a token and with a token of each
 //! role, on records in the token's scope and outside it, must answer what
-//! `src/api/access.rs` says: 401, 403, 404 or 2xx. An operation the table
+//! `src/service/access.rs` says: 401, 403, 404 or 2xx. An operation the table
 //! does not list fails here (and in `access::tests`).
 //!
 //! Reads and refused writes run on one database, and a refused write must
@@ -438,7 +438,7 @@ async fn every_operation_answers_as_the_table_says(engine: Engine) {
     for op in &ops {
         let access = access::of(&op.id).unwrap_or_else(|| {
             panic!(
-                "{} {} ({}) has no entry in src/api/access.rs",
+                "{} {} ({}) has no entry in src/service/access.rs",
                 op.method, op.path, op.id
             )
         });
@@ -509,7 +509,7 @@ async fn every_operation_answers_as_the_table_says(engine: Engine) {
     }
     assert!(
         failures.is_empty(),
-        "{} of {calls} calls answered otherwise than src/api/access.rs says:\n{}",
+        "{} of {calls} calls answered otherwise than src/service/access.rs says:\n{}",
         failures.len(),
         failures.join("\n")
     );
