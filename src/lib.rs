@@ -281,7 +281,7 @@ fn split_app() -> (
     >,
     utoipa::openapi::OpenApi,
 ) {
-    let (app, mut description) = App::new()
+    let (app, description) = App::new()
         .into_utoipa_app()
         .openapi(api::ApiDoc::openapi())
         .service(utoipa_actix_web::scope("/api/v1").configure(api::routes))
@@ -289,8 +289,7 @@ fn split_app() -> (
         .configure(dashboard::routes)
         .split_for_parts();
     // After the split: the routes bring the paths this adds problems to.
-    utoipa::Modify::modify(&api::Conventions, &mut description);
-    (app, description)
+    (app, api::description::complete(description))
 }
 
 /// The application: every route, the description at
@@ -351,6 +350,7 @@ pub fn app(
             api::hardening::security_headers,
         ))
         .wrap(auth::throttle::Throttled(service.throttle))
+        .wrap(actix_web::middleware::from_fn(api::oauth::token_errors))
         .wrap(actix_web::middleware::Condition::new(
             !service.cors_origins.is_empty(),
             api::hardening::cors(&service.cors_origins),

@@ -8,6 +8,7 @@ use futures_util::future::LocalBoxFuture;
 
 use super::extract::{ApiJson, IfMatch, OptionalJson, changed, item};
 use super::idempotency::{self, IdempotencyKey, IdempotencyKeyHeader};
+use super::oauth::OAuthError;
 use super::{List, PageQuery};
 use crate::auth::{JwtKeys, Principal};
 use crate::db::Db;
@@ -252,22 +253,33 @@ fn client_credentials(
 }
 
 /// Trades an account's client id and secret for an access token (OAuth2
-/// client credentials, RFC 6749 §4.4), as JSON or as a form, with the
-/// credentials in the body or in HTTP Basic. The token
-/// carries the account's role and scope, and lasts 15 minutes unless the
-/// operator set another lifetime. A wrong id or secret, or a disabled
-/// account, gets 401 with no hint which; after 20 wrong secrets in a
-/// minute for one client id, that id gets 429 (with `Retry-After`) until
-/// the minute is over.
+/// client credentials, RFC 6749 §4.4): a form, with the credentials in it
+/// or in HTTP Basic (`Authorization: Basic`, RFC 6749 §2.3.1), as OAuth2
+/// libraries send it (a JSON body with the same fields is taken too). The
+/// token carries the account's role and scope, and lasts 15 minutes unless
+/// the operator set another lifetime. Errors are OAuth2's
+/// (`{"error", "error_description"}`, RFC 6749 §5.2), not problems: a wrong
+/// id or secret, or a disabled account, gets 401 `invalid_client` with no
+/// hint which; after 20 wrong secrets in a minute for one client id, that
+/// id gets 429 `temporarily_unavailable` (with `Retry-After`) until the
+/// minute is over.
 #[utoipa::path(
     operation_id = "issue_token",
     tag = "accounts",
-    security((), ("client_basic" = [])),
-    request_body(content(
-        (TokenRequest = "application/json"),
-        (TokenRequest = "application/x-www-form-urlencoded"),
-    )),
-    responses((status = 200, description = "An access token", body = TokenResponse))
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "An access token", body = TokenResponse),
+        (status = 400, description = "`invalid_request` (a parameter missing or malformed, a body that is not a form) or `unsupported_grant_type`", body = OAuthError,
+            example = json!({"error": "unsupported_grant_type", "error_description": "grant_type: the only grant is `client_credentials`"})),
+        (status = 401, description = "`invalid_client`: the client id or secret is wrong, or the account is disabled", body = OAuthError,
+            headers(("WWW-Authenticate" = String, description = "`Basic realm=\"alliance-api\"`"))),
+        (status = 429, description = "`temporarily_unavailable`: too many wrong secrets for this client id, or past the address's rate limit", body = OAuthError,
+            headers(("Retry-After" = u64, description = "Seconds until a retry may succeed")),
+            example = json!({"error": "temporarily_unavailable", "error_description": "too many requests: this token or address has used its quota; retry in 42 s"})),
+        (status = 503, description = "`temporarily_unavailable`: the database is busy or not reachable", body = OAuthError,
+            headers(("Retry-After" = u64, description = "Seconds until a retry may succeed")),
+            example = json!({"error": "temporarily_unavailable", "error_description": "the service is busy; retry shortly"})),
+    )
 )]
 #[post("/auth/token")]
 pub async fn token(
@@ -282,6 +294,7 @@ pub async fn token(
         grant_type,
         client_id,
         client_secret,
+        scope: _,
     } = form.0;
     if grant_type != "client_credentials" {
         return Err(ApiError::invalid(

@@ -9,6 +9,7 @@ pub mod alliances;
 pub mod audit;
 pub mod changes;
 pub mod council;
+pub mod description;
 pub mod extract;
 pub mod files;
 pub mod gate;
@@ -18,17 +19,15 @@ pub mod idempotency;
 pub mod imports;
 pub mod kpis;
 pub mod memberships;
+pub mod oauth;
 pub mod organizations;
 pub mod platforms;
 pub mod reports;
 pub mod webhooks;
 
 use serde::Serialize;
-use utoipa::openapi::path::{HttpMethod, Operation};
-use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::{OpenApi, ToSchema};
 
 use crate::error::{FieldError, Problem};
 
@@ -113,194 +112,6 @@ impl PageQuery {
     security(("bearer" = [])),
 )]
 pub struct ApiDoc;
-
-/// Adds what every operation shares: the bearer scheme and the problem
-/// responses its method and path can produce. Applied after the routes are
-/// registered (see `crate::openapi`), since they bring the paths.
-pub struct Conventions;
-
-const PROBLEMS: &[(&str, &str)] = &[
-    (
-        "400",
-        "Malformed request: a query parameter, header or JSON body that does not parse",
-    ),
-    (
-        "401",
-        "No bearer token, or one that is not valid (at `/auth/token`: client credentials that are not)",
-    ),
-    (
-        "403",
-        "The token's role or scope does not allow this (decided from the token and the path before the body is read)",
-    ),
-    ("404", "No such resource"),
-    (
-        "409",
-        "The request conflicts with the current state (a taken value, a closed membership, …)",
-    ),
-    (
-        "412",
-        "`If-Match` names a version that is no longer current",
-    ),
-    (
-        "413",
-        "The body is larger than the limit, or an import file passes one of its bounds: 20 000 rows, 64 columns, 64 MiB of inflated workbook XML (16 MiB of shared strings), 1.5 s of reading",
-    ),
-    ("415", "The body is not `application/json`"),
-    (
-        "422",
-        "The body is well-formed JSON but not valid; `errors` names each field",
-    ),
-    (
-        "428",
-        "`If-Match` is required for this token (member tokens, when the operator requires it)",
-    ),
-    (
-        "429",
-        "Past the token's or the address's rate limit; retry after `Retry-After` seconds",
-    ),
-    (
-        "503",
-        "The database is not reachable or is busy; retry after `Retry-After` seconds. Type `/problems/outcome-unknown`: a write's COMMIT went unanswered and it may have been kept; read the resource again, or retry with the same `Idempotency-Key`",
-    ),
-];
-
-impl Modify for Conventions {
-    fn modify(&self, openapi: &mut OpenApiDoc) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-        components.add_security_scheme(
-            "client_basic",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Basic)
-                    .description(Some(
-                        "An account's client id and secret, for `POST /auth/token` only",
-                    ))
-                    .build(),
-            ),
-        );
-        for (status, description) in PROBLEMS {
-            let mut response = ResponseBuilder::new().description(*description).content(
-                "application/problem+json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("Problem")))
-                    .build(),
-            );
-            if *status == "429" {
-                for (name, meaning) in RATE_LIMIT_HEADERS {
-                    response = response.header(*name, seconds_header(meaning));
-                }
-            }
-            components
-                .responses
-                .insert(problem_response_name(status), RefOr::T(response.build()));
-        }
-        for (path, item) in openapi.paths.paths.iter_mut() {
-            let has_id = path.contains('{');
-            let api = path.starts_with("/api/");
-            for (method, op) in [
-                (HttpMethod::Get, item.get.as_mut()),
-                (HttpMethod::Post, item.post.as_mut()),
-                (HttpMethod::Put, item.put.as_mut()),
-                (HttpMethod::Patch, item.patch.as_mut()),
-                (HttpMethod::Delete, item.delete.as_mut()),
-            ] {
-                if let Some(op) = op {
-                    describe_access(op);
-                    let mut statuses = statuses(&method, has_id, api);
-                    if crate::auth::throttle::limited(path) && !statuses.contains(&"429") {
-                        statuses.push("429");
-                    }
-                    add_problems(op, &statuses);
-                }
-            }
-        }
-    }
-}
-
-/// The headers of a 429 (the same `RateLimit-*` come with every API answer).
-const RATE_LIMIT_HEADERS: &[(&str, &str)] = &[
-    ("Retry-After", "Seconds until the next request is allowed"),
-    ("RateLimit-Limit", "Requests the quota holds"),
-    ("RateLimit-Remaining", "Requests left in the quota (0)"),
-    (
-        "RateLimit-Reset",
-        "Seconds until the next request is allowed",
-    ),
-];
-
-fn seconds_header(description: &str) -> utoipa::openapi::header::Header {
-    utoipa::openapi::header::HeaderBuilder::new()
-        .schema(Some(
-            utoipa::openapi::ObjectBuilder::new()
-                .schema_type(utoipa::openapi::Type::Integer)
-                .minimum(Some(0)),
-        ))
-        .description(Some(description))
-        .build()
-}
-
-fn problem_response_name(status: &str) -> String {
-    format!("Problem{status}")
-}
-
-/// The problem statuses an operation can answer with.
-fn statuses(method: &HttpMethod, has_id: bool, api: bool) -> Vec<&'static str> {
-    if !api {
-        return vec![];
-    }
-    let mut s = vec!["400", "401", "429", "503"];
-    if has_id {
-        s.push("404");
-    }
-    match method {
-        HttpMethod::Post | HttpMethod::Put | HttpMethod::Patch => {
-            s.extend(["403", "409", "413", "415", "422"]);
-        }
-        HttpMethod::Delete => s.extend(["403", "409"]),
-        _ => {}
-    }
-    if matches!(
-        method,
-        HttpMethod::Put | HttpMethod::Patch | HttpMethod::Delete
-    ) {
-        s.extend(["412", "428"]);
-    }
-    s.sort_unstable();
-    s
-}
-
-/// Ends the operation's description with who may call it (see `access`).
-fn describe_access(op: &mut Operation) {
-    let Some(access) = op.operation_id.as_deref().and_then(access::of) else {
-        return; // `access::tests` fails on the missing entry
-    };
-    let line = access.describe();
-    op.description = Some(match op.description.take() {
-        Some(d) if !d.is_empty() => format!("{d}\n\n{line}"),
-        _ => line,
-    });
-}
-
-fn add_problems(op: &mut Operation, statuses: &[&str]) {
-    let mut responses = ResponsesBuilder::new().build();
-    std::mem::swap(&mut responses, &mut op.responses);
-    for status in statuses {
-        responses
-            .responses
-            .entry((*status).to_owned())
-            .or_insert_with(|| RefOr::Ref(Ref::from_response_name(problem_response_name(status))));
-    }
-    op.responses = responses;
-}
 
 /// The paths of the description and the methods each answers, so a known
 /// path asked with another method gets 405 and `Allow`, not 404.

@@ -164,6 +164,9 @@ pub struct TokenRequest {
     pub client_id: Option<String>,
     /// Required unless sent with HTTP Basic.
     pub client_secret: Option<String>,
+    /// Accepted and not used: a token's scope is always its account's
+    /// (RFC 6749 §3.3, a pre-defined scope).
+    pub scope: Option<String>,
 }
 
 /// An access token (RFC 6749 §5.1).

@@ -67,6 +67,23 @@ impl Access {
         if in_scope { inside } else { outside }
     }
 
+    /// The refusals this entry can answer with (401, 403, 404), so the
+    /// description declares each of them.
+    pub fn refusals(&self) -> Vec<u16> {
+        let outcomes = || self.grants.iter().flat_map(|(i, o)| [*i, *o]);
+        let mut statuses = Vec::new();
+        if !self.public {
+            statuses.push(401);
+        }
+        if outcomes().any(|o| o == F) {
+            statuses.push(403);
+        }
+        if outcomes().any(|o| o == H) {
+            statuses.push(404);
+        }
+        statuses
+    }
+
     /// The "Access" line of the operation's description.
     pub fn describe(&self) -> String {
         if self.public {

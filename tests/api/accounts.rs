@@ -111,18 +111,19 @@ async fn an_account_gets_tokens_with_its_role_and_scope(mut app: TestApp) {
         "grant_type=client_credentials",
     )
     .await;
-    assert_eq!(res.problem(401)["type"], "/problems/invalid-client");
+    assert_eq!(res.oauth_error(401), "invalid_client");
     assert_eq!(
         res.header("www-authenticate"),
         Some("Basic realm=\"alliance-api\"")
     );
+    // Errors are OAuth2's (RFC 6749 §5.2), whatever refused the request.
     // Credentials in both places are refused; in neither, named missing.
-    basic(
+    let both = basic(
         &format!("asymchem-hr:{secret}"),
         &format!("grant_type=client_credentials&client_secret={secret}"),
     )
-    .await
-    .problem(400);
+    .await;
+    assert_eq!(both.oauth_error(400), "invalid_request");
     let res = app
         .post(
             "/api/v1/auth/token",
@@ -130,29 +131,50 @@ async fn an_account_gets_tokens_with_its_role_and_scope(mut app: TestApp) {
             &json!({"grant_type": "client_credentials"}),
         )
         .await;
-    res.problem(422);
+    assert_eq!(res.oauth_error(400), "invalid_request");
     assert_eq!(
-        res.field_errors(),
-        vec![
-            ("client_id".to_owned(), "required".to_owned()),
-            ("client_secret".to_owned(), "required".to_owned())
-        ]
+        res.json()["error_description"],
+        "client_id: required unless sent with HTTP Basic; client_secret: required unless sent with HTTP Basic"
     );
-
-    // A wrong secret and an unknown client look the same.
-    let wrong = token_with(&app, "asymchem-hr", "not-the-secret")
-        .await
-        .problem(401);
-    let unknown = token_with(&app, "nobody", &secret).await.problem(401);
-    assert_eq!(wrong["detail"], unknown["detail"]);
+    let res = basic(
+        &format!("asymchem-hr:{secret}"),
+        "grant_type=client_credentials&grant_type=x",
+    )
+    .await;
+    assert_eq!(res.oauth_error(400), "invalid_request");
+    let res = basic(
+        &format!("asymchem-hr:{secret}"),
+        "grant_type=client_credentials&colour=blue",
+    )
+    .await;
+    assert_eq!(res.oauth_error(400), "invalid_request");
     let res = app
-        .post(
-            "/api/v1/auth/token",
-            "",
-            &json!({"grant_type": "password", "client_id": "asymchem-hr", "client_secret": secret}),
+        .send(
+            app.client
+                .post(app.url("/api/v1/auth/token"))
+                .content_type("text/plain"),
+            Some(b"grant_type=client_credentials".to_vec()),
         )
         .await;
-    assert_eq!(res.problem(422)["errors"][0]["field"], "grant_type");
+    assert_eq!(res.oauth_error(400), "invalid_request");
+    // A scope is taken and not used: a token's scope is its account's.
+    let scoped = basic(
+        &format!("asymchem-hr:{secret}"),
+        "grant_type=client_credentials&scope=read",
+    )
+    .await;
+    assert_eq!(scoped.status, 200, "{}", scoped.text());
+
+    // A wrong secret and an unknown client look the same.
+    let wrong = token_with(&app, "asymchem-hr", "not-the-secret").await;
+    assert_eq!(wrong.oauth_error(401), "invalid_client");
+    let unknown = token_with(&app, "nobody", &secret).await;
+    assert_eq!(unknown.oauth_error(401), "invalid_client");
+    assert_eq!(wrong.json(), unknown.json());
+    let res = basic(&format!("asymchem-hr:{secret}"), "grant_type=password").await;
+    assert_eq!(res.oauth_error(400), "unsupported_grant_type");
+    // Other paths keep their problems.
+    app.get("/api/v1/auth/token", "").await.problem(405);
 
     // Rotation: the old secret stops at once, the new one works.
     for not_empty in [json!([]), json!({"secret": "mine"})] {
@@ -173,7 +195,12 @@ async fn an_account_gets_tokens_with_its_role_and_scope(mut app: TestApp) {
     assert_eq!(res.status, 200, "{}", res.text());
     let rotated = res.json()["client_secret"].as_str().unwrap().to_owned();
     assert_ne!(rotated, secret);
-    token_with(&app, "asymchem-hr", &secret).await.problem(401);
+    assert_eq!(
+        token_with(&app, "asymchem-hr", &secret)
+            .await
+            .oauth_error(401),
+        "invalid_client"
+    );
     assert_eq!(token_with(&app, "asymchem-hr", &rotated).await.status, 200);
 
     // Disabled: no new tokens, and the last one ends with its lifetime.
@@ -189,7 +216,12 @@ async fn an_account_gets_tokens_with_its_role_and_scope(mut app: TestApp) {
         )
         .await;
     assert_eq!(res.status, 200, "{}", res.text());
-    token_with(&app, "asymchem-hr", &rotated).await.problem(401);
+    assert_eq!(
+        token_with(&app, "asymchem-hr", &rotated)
+            .await
+            .oauth_error(401),
+        "invalid_client"
+    );
     let header = jsonwebtoken::decode_header(&last).unwrap();
     let payload = last.split('.').nth(1).unwrap();
     let mut claims: Value =

@@ -857,6 +857,29 @@ impl Response {
         body
     }
 
+    /// Asserts an OAuth2 error (RFC 6749 §5.2) with this status, as
+    /// `POST /auth/token` answers; returns its `error` code.
+    pub fn oauth_error(&self, status: u16) -> String {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text());
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/json"),
+            "{}",
+            self.text()
+        );
+        assert_eq!(self.header("cache-control"), Some("no-store"));
+        let body = self.json();
+        let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["error", "error_description"], "{body}");
+        assert!(
+            body["error_description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
+            "{body}"
+        );
+        body["error"].as_str().unwrap().to_owned()
+    }
+
     /// The `{field, code}` pairs of a problem's errors.
     pub fn field_errors(&self) -> Vec<(String, String)> {
         self.json()["errors"]

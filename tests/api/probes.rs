@@ -872,10 +872,13 @@ async fn wrong_secrets_are_limited_per_client_id(app: TestApp) {
         assert_eq!(ask("guessed", "wrong".into()).await.status, 401);
     }
     let res = ask("guessed", "wrong".into()).await;
-    res.problem(429);
+    assert_eq!(res.oauth_error(429), "temporarily_unavailable");
     assert!(res.header("retry-after").is_some());
     // Even the right secret waits out the minute; another id does not.
-    ask("guessed", secret).await.problem(429);
+    assert_eq!(
+        ask("guessed", secret).await.oauth_error(429),
+        "temporarily_unavailable"
+    );
     assert_eq!(ask("someone-else", "wrong".into()).await.status, 401);
 }
 
