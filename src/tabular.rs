@@ -11,6 +11,7 @@ pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadshee
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = FileFormat)]
 pub enum Format {
     Csv,
     Xlsx,
@@ -23,6 +24,16 @@ impl Format {
             CSV | "application/csv" => Some(Format::Csv),
             XLSX => Some(Format::Xlsx),
             _ => None,
+        }
+    }
+
+    /// The format of a file sent without a type of its own: a workbook is
+    /// a zip, and a zip starts `PK\x03\x04`; anything else is read as CSV.
+    pub fn sniff(bytes: &[u8]) -> Format {
+        if bytes.starts_with(b"PK\x03\x04") {
+            Format::Xlsx
+        } else {
+            Format::Csv
         }
     }
 

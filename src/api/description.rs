@@ -87,12 +87,25 @@ pub fn complete(doc: OpenApi) -> OpenApi {
         if path.starts_with("/api/") && id != TOKEN_OPERATION {
             add_problems(op, &statuses(method, path, op, entry));
         }
-        add_headers(path, method, op);
+        add_headers(path, op);
+        optional_body(op);
+        binary_files(op);
     });
     name_page_items(&mut doc);
     name_one_of_members(&mut doc);
     require_present_fields(&mut doc);
+    drop_unused_schema(&mut doc, "SpreadsheetFile");
     serde_json::from_value(doc).expect("the completed description parses")
+}
+
+/// Removes a schema nothing refers to any more.
+fn drop_unused_schema(doc: &mut Value, name: &str) {
+    let reference = format!("\"#/components/schemas/{name}\"");
+    if !doc.to_string().contains(&reference) {
+        doc["components"]["schemas"]
+            .as_object_mut()
+            .map(|schemas| schemas.remove(name));
+    }
 }
 
 fn for_each_operation(doc: &mut Value, mut f: impl FnMut(&str, &str, &mut Value)) {
@@ -246,7 +259,7 @@ fn set_security(op: &mut Value, entry: Option<&access::Access>) {
 /// The headers the conventions rely on: `If-None-Match` where 304 is an
 /// answer, `ETag`, `Idempotent-Replayed`, `Request-Id` and the rate-limit
 /// headers on the answers.
-fn add_headers(path: &str, method: &str, op: &mut Value) {
+fn add_headers(path: &str, op: &mut Value) {
     let api = path.starts_with("/api/");
     let conditional = op["responses"].get("304").is_some();
     let idempotent = op["parameters"]
@@ -287,7 +300,58 @@ fn add_headers(path: &str, method: &str, op: &mut Value) {
             response.as_object_mut().map(|r| r.remove("headers"));
         }
     }
-    let _ = method;
+}
+
+/// A nullable JSON body is an optional one: `required: false` and the
+/// object's own schema (generators then send no body when none is given;
+/// the service reads no body, an empty one and `null` alike).
+fn optional_body(op: &mut Value) {
+    let Some(schema) = op.pointer_mut("/requestBody/content/application~1json/schema") else {
+        return;
+    };
+    let Some([a, b]) = schema
+        .get("oneOf")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+    else {
+        return;
+    };
+    let object = match (a["type"] == "null", b["type"] == "null") {
+        (true, false) => b.clone(),
+        (false, true) => a.clone(),
+        _ => return,
+    };
+    *schema = object;
+    op["requestBody"]["required"] = Value::Bool(false);
+}
+
+/// Files in the shapes generators handle: the bytes inline as a binary
+/// string (not a `$ref`, which clients then serialise as JSON), and
+/// downloads also listed as `application/octet-stream`, the one binary
+/// type both generators hand over as bytes.
+fn binary_files(op: &mut Value) {
+    let binary = json!({"type": "string", "format": "binary"});
+    let takes_workbooks = op["parameters"].as_array().is_some_and(|ps| {
+        ps.iter().any(|p| {
+            p["name"] == "format" && p["schema"]["$ref"] == "#/components/schemas/FileFormat"
+        })
+    });
+    let Some(responses) = op["responses"].as_object_mut() else {
+        return;
+    };
+    for response in responses.values_mut() {
+        let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        if !content.contains_key(crate::tabular::CSV) && !content.contains_key(crate::tabular::XLSX)
+        {
+            continue;
+        }
+        if takes_workbooks || content.contains_key(crate::tabular::XLSX) {
+            content.insert(crate::tabular::XLSX.into(), json!({"schema": binary}));
+        }
+        content.insert("application/octet-stream".into(), json!({"schema": binary}));
+    }
 }
 
 /// `List_X.items` as an array of `$ref X`, not a copy of `X` (utoipa
@@ -411,12 +475,11 @@ fn require_all(name: &str, schema: &mut Value) {
 fn collect_refs(value: &Value, schemas: &Value, found: &mut std::collections::BTreeSet<String>) {
     match value {
         Value::Object(map) => {
-            if let Some(Value::String(r)) = map.get("$ref") {
-                if let Some(name) = r.strip_prefix("#/components/schemas/") {
-                    if found.insert(name.to_owned()) {
-                        collect_refs(&schemas[name], schemas, found);
-                    }
-                }
+            if let Some(Value::String(r)) = map.get("$ref")
+                && let Some(name) = r.strip_prefix("#/components/schemas/")
+                && found.insert(name.to_owned())
+            {
+                collect_refs(&schemas[name], schemas, found);
             }
             for v in map.values() {
                 collect_refs(v, schemas, found);

@@ -88,8 +88,9 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ApiJson<T> {
     }
 }
 
-/// A JSON body that may be left out: no body at all reads as
-/// `T::default()`; a body present is read as [`ApiJson`] reads it.
+/// A JSON body that may be left out: no body at all (whatever the
+/// `Content-Type`), an empty one, or `null` reads as `T::default()`; any
+/// other body is read as [`ApiJson`] reads it.
 pub struct OptionalJson<T>(pub T);
 
 impl<T: DeserializeOwned + Validate + Default + 'static> FromRequest for OptionalJson<T> {
@@ -100,15 +101,28 @@ impl<T: DeserializeOwned + Validate + Default + 'static> FromRequest for Optiona
         let headers = req.headers();
         let declared_empty = headers
             .get(header::CONTENT_LENGTH)
-            .is_none_or(|v| v.as_bytes() == b"0");
-        if declared_empty
-            && !headers.contains_key(header::CONTENT_TYPE)
-            && !headers.contains_key(header::TRANSFER_ENCODING)
-        {
+            .is_some_and(|v| v.as_bytes() == b"0")
+            || (!headers.contains_key(header::CONTENT_LENGTH)
+                && !headers.contains_key(header::TRANSFER_ENCODING));
+        if declared_empty {
             return Box::pin(async { Ok(OptionalJson(T::default())) });
         }
-        let body = ApiJson::<T>::from_request(req, payload);
-        Box::pin(async move { body.await.map(|ApiJson(v, _)| OptionalJson(v)) })
+        let limit = req
+            .app_data::<web::Data<BodyLimit>>()
+            .map(|l| l.0)
+            .unwrap_or(256 * 1024);
+        let checked =
+            check_json_content_type(req).and_then(|()| check_declared_length(req.headers(), limit));
+        let mut payload = payload.take();
+        Box::pin(async move {
+            checked?;
+            let body = read_body(&mut payload, limit).await?;
+            let text = body.trim_ascii();
+            if text.is_empty() || text == b"null" {
+                return Ok(OptionalJson(T::default()));
+            }
+            parse_json(&body).map(OptionalJson)
+        })
     }
 }
 
@@ -130,7 +144,7 @@ async fn read_body(payload: &mut Payload, limit: usize) -> Result<BytesMut, ApiE
 #[derive(Debug, Clone, Copy)]
 pub struct ImportLimit(pub usize);
 
-/// A spreadsheet body: `text/csv` or `.xlsx` (415 otherwise), at most the
+/// A spreadsheet body: `application/octet-stream`, `text/csv` or `.xlsx` (415 otherwise), at most the
 /// import limit (413). The digest covers the query too, so a dry run and a
 /// real run are different requests to `Idempotency-Key`.
 pub struct Upload {
@@ -147,25 +161,29 @@ impl FromRequest for Upload {
         let limit = req
             .app_data::<web::Data<ImportLimit>>()
             .map_or(16 * 1024 * 1024, |l| l.0);
-        let format = req
-            .mime_type()
-            .ok()
-            .flatten()
-            .and_then(|m| crate::tabular::Format::of_mime(m.essence_str()))
-            .ok_or_else(|| {
-                ApiError::UnsupportedMediaType(format!(
-                    "send the file as `Content-Type: {}` or `{}`",
-                    crate::tabular::CSV,
-                    crate::tabular::XLSX
-                ))
-            });
+        // A named type is kept to; `application/octet-stream` (what
+        // generated clients send) is told by its first bytes.
+        let declared = req.mime_type().ok().flatten();
+        let format = match declared.as_ref().map(|m| m.essence_str()) {
+            Some("application/octet-stream") => Ok(None),
+            Some(essence) => crate::tabular::Format::of_mime(essence).map(Some).ok_or(()),
+            None => Err(()),
+        }
+        .map_err(|()| {
+            ApiError::UnsupportedMediaType(format!(
+                "send the file as `Content-Type: application/octet-stream`, `{}` or `{}`",
+                crate::tabular::CSV,
+                crate::tabular::XLSX
+            ))
+        });
         let checked = format.and_then(|f| check_declared_length(req.headers(), limit).map(|()| f));
         let mut payload = payload.take();
         let target = format!("{}?{}", req.path(), req.query_string());
         let method = req.method().to_string();
         Box::pin(async move {
-            let format = checked?;
+            let declared = checked?;
             let bytes = read_body(&mut payload, limit).await?;
+            let format = declared.unwrap_or_else(|| crate::tabular::Format::sniff(&bytes));
             let digest = digest(&method, &target, &bytes);
             Ok(Upload {
                 format,

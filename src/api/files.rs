@@ -16,15 +16,50 @@ use crate::domain::platform::Platform;
 use crate::error::{ApiError, FieldError};
 use crate::tabular::{Format, Table};
 
-/// The language of a file's column headers.
+/// The language of a file's header row.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = HeaderLanguage)]
 pub enum HeaderLang {
     /// The JSON keys.
     #[default]
     En,
     /// Chinese headers, for people.
     Zh,
+}
+
+/// What a download is: its format and the language of its header row. The
+/// `export_*` operations take it (a list's own `format` answers a file too,
+/// for the clients of earlier versions).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FileQuery {
+    /// `csv` (UTF-8, starting with a byte-order mark so that Excel reads it
+    /// as UTF-8) or `xlsx`.
+    pub format: Format,
+    /// The header row: `en` (the JSON keys; default) or `zh` (Chinese
+    /// names). The annual report's default is `zh`.
+    pub header_language: Option<HeaderLang>,
+}
+
+/// The dashboard's download: CSV only.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CsvFileQuery {
+    /// `csv` (UTF-8, starting with a byte-order mark so that Excel reads it
+    /// as UTF-8).
+    pub format: crate::api::reports::CsvFormat,
+}
+
+/// The description of a download's 200.
+pub const FILE: &str = "The file, as an attachment named in `Content-Disposition`: `text/csv` or the XLSX type, as `format` asked (`application/octet-stream` is listed for generated clients, which then hand over the bytes as they came)";
+
+/// The `format` a download needs; 400 naming it when it is missing.
+pub fn required<T>(format: Option<T>) -> Result<T, ApiError> {
+    format.ok_or_else(|| ApiError::BadRequest {
+        detail: "query parameter `format`: required".into(),
+        errors: vec![FieldError::new("format", "required", "csv or xlsx")],
+    })
 }
 
 /// The most records a file holds; narrow the filters for more.

@@ -14,6 +14,11 @@ use crate::import::{self, ImportReport, activities, kpis, members};
 use crate::service::Tx;
 use crate::tabular::{self, Format, SpreadsheetFile, Table};
 
+/// How an upload is sent, for the description.
+const UPLOAD: &str = "The spreadsheet's bytes: a CSV file (UTF-8, a BOM is fine) or an XLSX workbook, \
+    told apart by their first bytes (a workbook is a zip). `Content-Type: text/csv` or the XLSX type \
+    is taken too, and then the file must be what it says.";
+
 const ALLIANCE_ID: &str = "Alliance id or slug";
 /// Rows one import takes (413 beyond): ten times the largest alliance's
 /// member list, and what a single transaction handles in a few seconds.
@@ -42,11 +47,8 @@ pub struct ImportQuery {
     tag = "imports",
     params(("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"), ImportQuery, IdempotencyKeyHeader),
     request_body(
-        description = "The spreadsheet",
-        content(
-            (String = "text/csv", example = "slug,kind,name_zh,role,joined_on\nkailaiying-pharma,enterprise,凯莱英医药集团（天津）股份有限公司,member,2023-05-08\n"),
-            (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        )
+        description = UPLOAD,
+        content((inline(SpreadsheetFile) = "application/octet-stream", example = "slug,kind,name_zh,role,joined_on\nkailaiying-pharma,enterprise,凯莱英医药集团（天津）股份有限公司,member,2023-05-08\n"))
     ),
     responses(
         (status = 200, description = "Imported (or, in a dry run, what would be)", body = ImportReport),
@@ -81,11 +83,8 @@ pub async fn import_members(
     tag = "imports",
     params(("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"), ImportQuery, IdempotencyKeyHeader),
     request_body(
-        description = "The spreadsheet",
-        content(
-            (String = "text/csv", example = "kind,title,starts_on,persons,person_times\ntraining,2025年生物医药骨干教师培训班,2025-07-14,40,200\n"),
-            (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        )
+        description = UPLOAD,
+        content((inline(SpreadsheetFile) = "application/octet-stream", example = "kind,title,starts_on,persons,person_times\ntraining,2025年生物医药骨干教师培训班,2025-07-14,40,200\n"))
     ),
     responses(
         (status = 200, description = "Imported (or, in a dry run, what would be)", body = ImportReport),
@@ -120,11 +119,8 @@ pub async fn import_activities(
     tag = "imports",
     params(("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"), ImportQuery, IdempotencyKeyHeader),
     request_body(
-        description = "The spreadsheet",
-        content(
-            (String = "text/csv", example = "year,code,target,actual,note,evidence\n2025,technical_service_income,500,532.5,技术服务合同12项,https://www.teda.gov.cn/alliance/2025/income.pdf\n"),
-            (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        )
+        description = UPLOAD,
+        content((inline(SpreadsheetFile) = "application/octet-stream", example = "year,code,target,actual,note,evidence\n2025,technical_service_income,500,532.5,技术服务合同12项,https://www.teda.gov.cn/alliance/2025/income.pdf\n"))
     ),
     responses(
         (status = 200, description = "Imported (or, in a dry run, what would be)", body = ImportReport),
@@ -247,16 +243,15 @@ fn read_rows<R>(
 #[into_params(parameter_in = Query)]
 pub struct FileQuery {
     /// `csv` (UTF-8 with a byte-order mark, for Excel) or `xlsx` (default).
-    #[param(inline)]
     pub format: Option<Format>,
     /// `zh` for Chinese column headers (default `en`: the column keys).
-    #[param(inline)]
-    pub headers: Option<HeaderLang>,
+    #[serde(alias = "headers")]
+    pub header_language: Option<HeaderLang>,
 }
 
 impl FileQuery {
     fn parse(&self) -> Result<(Format, bool), ApiError> {
-        let zh = self.headers == Some(HeaderLang::Zh);
+        let zh = self.header_language == Some(HeaderLang::Zh);
         Ok((self.format.unwrap_or(Format::Xlsx), zh))
     }
 }

@@ -19,7 +19,7 @@ use crate::domain::membership::{
 };
 use crate::error::ApiError;
 use crate::service::Precondition;
-use crate::tabular::{Format, SpreadsheetFile};
+use crate::tabular::Format;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -35,12 +35,13 @@ pub struct MembershipQuery {
     /// `next_cursor` of the previous page.
     #[param(pattern = "^([0-9a-f]{2}){0,64}$")]
     pub cursor: Option<String>,
-    /// `csv` or `xlsx`: every matching record as a file instead of a JSON
-    /// page (`Accept: text/csv` or the XLSX type does the same).
-    #[param(inline)]
+    /// The file's format: see [`files::FileQuery`] (on the list itself, a
+    /// file answer kept for the clients of earlier versions).
+    #[param(ignore)]
     pub format: Option<Format>,
-    /// The file's column headers: `en` (the keys, default) or `zh`.
-    #[param(inline)]
+    /// The file's header row: see [`files::FileQuery`].
+    #[param(ignore)]
+    #[serde(alias = "header_language")]
     pub headers: Option<HeaderLang>,
 }
 
@@ -96,14 +97,39 @@ async fn list(
     operation_id = "list_alliance_memberships",
     tag = "memberships",
     params(("id" = String, Path, description = "Alliance id or slug", example = "teda-biomedicine"), MembershipQuery),
-    responses((status = 200, description = "A page of memberships, or with `format` every one as a file", content(
-        (List<Membership> = "application/json"),
-        (String = "text/csv"),
-        (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    )))
+    responses((status = 200, description = "A page of memberships", body = List<Membership>))
 )]
 #[get("/alliances/{id}/memberships")]
 pub async fn list_for_alliance(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    caller: Principal,
+    id: web::Path<String>,
+    query: ApiQuery<MembershipQuery>,
+) -> Result<HttpResponse, ApiError> {
+    list_for_alliance_or_file(req, db, caller, id, query).await
+}
+
+/// Every membership of an alliance that the filters match, as a file (CSV or XLSX).
+#[utoipa::path(
+    operation_id = "export_alliance_memberships",
+    tag = "memberships",
+    params(("id" = String, Path, description = "Alliance id or slug", example = "teda-biomedicine"), MembershipQuery, files::FileQuery),
+    responses((status = 200, description = files::FILE, body = String, content_type = "text/csv"))
+)]
+#[get("/alliances/{id}/exports/memberships")]
+pub async fn export_for_alliance(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    caller: Principal,
+    id: web::Path<String>,
+    mut query: ApiQuery<MembershipQuery>,
+) -> Result<HttpResponse, ApiError> {
+    query.0.format = Some(files::required(query.0.format)?);
+    list_for_alliance_or_file(req, db, caller, id, query).await
+}
+
+async fn list_for_alliance_or_file(
     req: HttpRequest,
     db: web::Data<Db>,
     caller: Principal,
@@ -119,14 +145,39 @@ pub async fn list_for_alliance(
     operation_id = "list_organization_memberships",
     tag = "memberships",
     params(("id" = String, Path, description = "Organization id or slug", example = "tianjin-university"), MembershipQuery),
-    responses((status = 200, description = "A page of memberships, or with `format` every one as a file", content(
-        (List<Membership> = "application/json"),
-        (String = "text/csv"),
-        (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    )))
+    responses((status = 200, description = "A page of memberships", body = List<Membership>))
 )]
 #[get("/organizations/{id}/memberships")]
 pub async fn list_for_organization(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    caller: Principal,
+    id: web::Path<String>,
+    query: ApiQuery<MembershipQuery>,
+) -> Result<HttpResponse, ApiError> {
+    list_for_organization_or_file(req, db, caller, id, query).await
+}
+
+/// Every membership of an organisation that the filters match, as a file (CSV or XLSX).
+#[utoipa::path(
+    operation_id = "export_organization_memberships",
+    tag = "memberships",
+    params(("id" = String, Path, description = "Organisation id or slug", example = "nankai-university"), MembershipQuery, files::FileQuery),
+    responses((status = 200, description = files::FILE, body = String, content_type = "text/csv"))
+)]
+#[get("/organizations/{id}/exports/memberships")]
+pub async fn export_for_organization(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    caller: Principal,
+    id: web::Path<String>,
+    mut query: ApiQuery<MembershipQuery>,
+) -> Result<HttpResponse, ApiError> {
+    query.0.format = Some(files::required(query.0.format)?);
+    list_for_organization_or_file(req, db, caller, id, query).await
+}
+
+async fn list_for_organization_or_file(
     req: HttpRequest,
     db: web::Data<Db>,
     caller: Principal,

@@ -108,7 +108,7 @@ impl PageQuery {
         (name = "operations", description = "Liveness, readiness and metrics"),
     ),
     servers((url = "/", description = "This service")),
-    components(schemas(Problem, FieldError)),
+    components(schemas(Problem, FieldError, crate::tabular::Format, files::HeaderLang, reports::CsvFormat, crate::report::tables::Section)),
     security(("bearer" = [])),
 )]
 pub struct ApiDoc;
@@ -186,29 +186,35 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(alliances::get)
         .service(alliances::update)
         .service(memberships::list_for_alliance)
+        .service(memberships::export_for_alliance)
         .service(memberships::create)
         .service(memberships::get)
         .service(memberships::update)
         .service(memberships::history)
         .service(organizations::list)
+        .service(organizations::export)
         .service(organizations::create)
         .service(organizations::get)
         .service(organizations::update)
         .service(organizations::delete)
         .service(organizations::upsert_by_ref)
         .service(memberships::list_for_organization)
+        .service(memberships::export_for_organization)
         .service(council::view)
         .service(council::list)
+        .service(council::export)
         .service(council::create)
         .service(council::get)
         .service(council::update)
         .service(council::delete)
         .service(platforms::list)
+        .service(platforms::export)
         .service(platforms::create)
         .service(platforms::get)
         .service(platforms::update)
         .service(platforms::delete)
         .service(activities::list)
+        .service(activities::export)
         .service(activities::create)
         .service(activities::get)
         .service(activities::update)
@@ -227,11 +233,13 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(reports::get_year)
         .service(reports::put_year)
         .service(reports::get_report)
+        .service(reports::export_report)
         .service(reports::submit)
         .service(reports::approve)
         .service(reports::return_report)
         .service(reports::reopen)
         .service(reports::dashboard_kpis)
+        .service(reports::export_dashboard)
         .service(changes::list)
         .service(webhooks::list)
         .service(webhooks::create)

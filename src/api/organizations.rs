@@ -19,7 +19,7 @@ use crate::domain::organization::{
 use crate::domain::{ExternalSystem, Name, Versioned};
 use crate::error::ApiError;
 use crate::service::Precondition;
-use crate::tabular::{Format, SpreadsheetFile};
+use crate::tabular::Format;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -51,12 +51,13 @@ pub struct OrganizationQuery {
     /// `next_cursor` of the previous page.
     #[param(pattern = "^([0-9a-f]{2}){0,64}$")]
     pub cursor: Option<String>,
-    /// `csv` or `xlsx`: every matching record as a file instead of a JSON
-    /// page (`Accept: text/csv` or the XLSX type does the same).
-    #[param(inline)]
+    /// The file's format: see [`files::FileQuery`] (on the list itself, a
+    /// file answer kept for the clients of earlier versions).
+    #[param(ignore)]
     pub format: Option<Format>,
-    /// The file's column headers: `en` (the keys, default) or `zh`.
-    #[param(inline)]
+    /// The file's header row: see [`files::FileQuery`].
+    #[param(ignore)]
+    #[serde(alias = "header_language")]
     pub headers: Option<HeaderLang>,
 }
 
@@ -67,14 +68,37 @@ const ORG_ID: &str = "Organization id or slug";
     operation_id = "list_organizations",
     tag = "organizations",
     params(OrganizationQuery),
-    responses((status = 200, description = "A page of organisations in a stable order, or with `format` every match as a file", content(
-        (List<Organization> = "application/json"),
-        (String = "text/csv"),
-        (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    )))
+    responses((status = 200, description = "A page of organisations in a stable order", body = List<Organization>))
 )]
 #[get("/organizations")]
 pub async fn list(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    _caller: Principal,
+    query: ApiQuery<OrganizationQuery>,
+) -> Result<HttpResponse, ApiError> {
+    list_or_file(req, db, _caller, query).await
+}
+
+/// Every organisation that the filters match, as a file (CSV or XLSX).
+#[utoipa::path(
+    operation_id = "export_organizations",
+    tag = "organizations",
+    params(OrganizationQuery, files::FileQuery),
+    responses((status = 200, description = files::FILE, body = String, content_type = "text/csv"))
+)]
+#[get("/exports/organizations")]
+pub async fn export(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    _caller: Principal,
+    mut query: ApiQuery<OrganizationQuery>,
+) -> Result<HttpResponse, ApiError> {
+    query.0.format = Some(files::required(query.0.format)?);
+    list_or_file(req, db, _caller, query).await
+}
+
+async fn list_or_file(
     req: HttpRequest,
     db: web::Data<Db>,
     _caller: Principal,

@@ -15,7 +15,7 @@ use crate::db::platforms::{self, PlatformFilter};
 use crate::domain::platform::{NewPlatform, Platform, PlatformKind, PlatformPatch, PlatformStatus};
 use crate::error::ApiError;
 use crate::service::Precondition;
-use crate::tabular::{Format, SpreadsheetFile};
+use crate::tabular::Format;
 
 const ALLIANCE_ID: &str = "Alliance id or slug";
 const PLATFORM_ID: &str = "Platform id";
@@ -32,12 +32,13 @@ pub struct PlatformQuery {
     /// `next_cursor` of the previous page.
     #[param(pattern = "^([0-9a-f]{2}){0,64}$")]
     pub cursor: Option<String>,
-    /// `csv` or `xlsx`: every matching record as a file instead of a JSON
-    /// page (`Accept: text/csv` or the XLSX type does the same).
-    #[param(inline)]
+    /// The file's format: see [`files::FileQuery`] (on the list itself, a
+    /// file answer kept for the clients of earlier versions).
+    #[param(ignore)]
     pub format: Option<Format>,
-    /// The file's column headers: `en` (the keys, default) or `zh`.
-    #[param(inline)]
+    /// The file's header row: see [`files::FileQuery`].
+    #[param(ignore)]
+    #[serde(alias = "header_language")]
     pub headers: Option<HeaderLang>,
 }
 
@@ -46,14 +47,39 @@ pub struct PlatformQuery {
     operation_id = "list_platforms",
     tag = "platforms",
     params(("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"), PlatformQuery),
-    responses((status = 200, description = "A page, or with `format` every matching record as a file", content(
-        (List<Platform> = "application/json"),
-        (String = "text/csv"),
-        (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    )))
+    responses((status = 200, description = "A page", body = List<Platform>))
 )]
 #[get("/alliances/{id}/platforms")]
 pub async fn list(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    caller: Principal,
+    id: web::Path<String>,
+    query: ApiQuery<PlatformQuery>,
+) -> Result<HttpResponse, ApiError> {
+    list_or_file(req, db, caller, id, query).await
+}
+
+/// Every platform of an alliance that the filters match, as a file (CSV or XLSX).
+#[utoipa::path(
+    operation_id = "export_platforms",
+    tag = "platforms",
+    params(("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"), PlatformQuery, files::FileQuery),
+    responses((status = 200, description = files::FILE, body = String, content_type = "text/csv"))
+)]
+#[get("/alliances/{id}/exports/platforms")]
+pub async fn export(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    caller: Principal,
+    id: web::Path<String>,
+    mut query: ApiQuery<PlatformQuery>,
+) -> Result<HttpResponse, ApiError> {
+    query.0.format = Some(files::required(query.0.format)?);
+    list_or_file(req, db, caller, id, query).await
+}
+
+async fn list_or_file(
     req: HttpRequest,
     db: web::Data<Db>,
     caller: Principal,

@@ -23,7 +23,7 @@ use crate::report::tables::{self, Section};
 use crate::report::{self as reporting};
 use crate::service::Precondition;
 use crate::service::reports::Entries;
-use crate::tabular::{self, Format, SpreadsheetFile, Table};
+use crate::tabular::{self, Format, Table};
 
 const ALLIANCE_ID: &str = "Alliance id or slug";
 const YEAR: &str = "The calendar year, 2000–2100";
@@ -33,7 +33,7 @@ const YEAR: &str = "The calendar year, 2000–2100";
 /// listed), attainment and source. An approved year shows what was approved.
 #[utoipa::path(
     operation_id = "get_kpi_year",
-    tag = "reports",
+    tag = "kpis",
     params(
         ("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"),
         ("year" = i32, Path, description = YEAR, minimum = 2000, maximum = 2100, example = 2025),
@@ -68,7 +68,7 @@ pub async fn get_year(
 /// approved answers 409 with the reason.
 #[utoipa::path(
     operation_id = "put_kpi_year",
-    tag = "reports",
+    tag = "kpis",
     params(
         ("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"),
         ("year" = i32, Path, description = YEAR, minimum = 2000, maximum = 2100, example = 2025),
@@ -98,16 +98,15 @@ pub async fn put_year(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
-    /// `csv` (one section) or `xlsx` (a workbook, one sheet per section)
-    /// instead of JSON (`Accept` does the same).
-    #[param(inline)]
+    /// The file's format: see [`files::FileQuery`].
+    #[param(ignore)]
     pub format: Option<Format>,
     /// The section a CSV file holds (default `kpis`).
-    #[param(inline)]
     pub section: Option<Section>,
-    /// Column headers: `zh` (default, with units, for sending upward) or
-    /// `en` (the JSON keys).
-    #[param(inline)]
+    /// The header row: `zh` (the default here, with units, for sending
+    /// upward) or `en` (the JSON keys).
+    #[param(ignore)]
+    #[serde(alias = "header_language")]
     pub headers: Option<HeaderLang>,
 }
 
@@ -123,16 +122,41 @@ pub struct ReportQuery {
         ReportQuery,
     ),
     responses(
-        (status = 200, description = "The report, or a file of it", content(
-            (AnnualReport = "application/json"),
-            (String = "text/csv"),
-            (SpreadsheetFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        ), headers(("ETag" = String))),
+        (status = 200, description = "The report (as a file: `export_annual_report`)", body = AnnualReport, headers(("ETag" = String))),
         (status = 304, description = "Not modified since the `If-None-Match` tag"),
     )
 )]
 #[get("/alliances/{id}/reports/{year}")]
 pub async fn get_report(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    caller: Principal,
+    path: web::Path<(String, i32)>,
+    query: ApiQuery<ReportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    get_report_or_file(req, db, caller, path, query).await
+}
+
+/// The annual report as a file: CSV (one section, `section`) or XLSX (a workbook, one sheet per section). Headers are Chinese with units by default (`header_language=en` for the keys).
+#[utoipa::path(
+    operation_id = "export_annual_report",
+    tag = "reports",
+    params(("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"), ("year" = i32, Path, description = YEAR, minimum = 2000, maximum = 2100, example = 2025), ReportQuery, files::FileQuery),
+    responses((status = 200, description = files::FILE, body = String, content_type = "text/csv"))
+)]
+#[get("/alliances/{id}/exports/reports/{year}")]
+pub async fn export_report(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    caller: Principal,
+    path: web::Path<(String, i32)>,
+    mut query: ApiQuery<ReportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    query.0.format = Some(files::required(query.0.format)?);
+    get_report_or_file(req, db, caller, path, query).await
+}
+
+async fn get_report_or_file(
     req: HttpRequest,
     db: web::Data<Db>,
     caller: Principal,
@@ -196,7 +220,7 @@ macro_rules! workflow_step {
                 ("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"),
                 ("year" = i32, Path, description = YEAR, minimum = 2000, maximum = 2100, example = 2025),
             ),
-            request_body(content = Option<ReportActionInput>, description = "Optional for submit and approve; `comment` is required to return or reopen"),
+            request_body(content = Option<ReportActionInput>, description = "Optional: no body, an empty one, `{}` and `null` all mean no comment. `comment` is required to return or reopen"),
             responses((status = 200, description = "The report after the step", body = AnnualReport, headers(("ETag" = String))))
         )]
         #[post($path)]
@@ -261,14 +285,14 @@ pub struct DashboardQuery {
     pub kpi: Option<String>,
     /// Only approved years, with the figures exactly as approved.
     pub approved_only: Option<bool>,
-    /// `csv`: the rows, then the totals (alliance `total`), as a file
-    /// (`Accept: text/csv` does the same).
-    #[param(inline)]
+    /// As a file: see `export_dashboard_kpis`.
+    #[param(ignore)]
     pub format: Option<CsvFormat>,
 }
 
 /// The dashboard's one file format.
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[schema(as = CsvFileFormat)]
 #[serde(rename_all = "lowercase")]
 pub enum CsvFormat {
     Csv,
@@ -295,15 +319,39 @@ fn list_param(v: Option<String>) -> Vec<String> {
     tag = "reports",
     params(DashboardQuery),
     responses(
-        (status = 200, description = "Rows and totals", content(
-            (Dashboard = "application/json"),
-            (String = "text/csv"),
-        ), headers(("ETag" = String, description = "Changes when any record changes; poll with `If-None-Match`"))),
+        (status = 200, description = "Rows and totals (as CSV: `export_dashboard_kpis`)", body = Dashboard, headers(("ETag" = String, description = "Changes when any record changes; poll with `If-None-Match`"))),
         (status = 304, description = "Nothing has changed since the `If-None-Match` tag"),
     )
 )]
 #[get("/dashboard/kpis")]
 pub async fn dashboard_kpis(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    caller: Principal,
+    query: ApiQuery<DashboardQuery>,
+) -> Result<HttpResponse, ApiError> {
+    dashboard_kpis_or_file(req, db, caller, query).await
+}
+
+/// The dashboard's rows, then the totals (alliance `total`), as CSV.
+#[utoipa::path(
+    operation_id = "export_dashboard_kpis",
+    tag = "reports",
+    params(DashboardQuery, files::CsvFileQuery),
+    responses((status = 200, description = files::FILE, body = String, content_type = "text/csv"))
+)]
+#[get("/exports/dashboard/kpis")]
+pub async fn export_dashboard(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    caller: Principal,
+    mut query: ApiQuery<DashboardQuery>,
+) -> Result<HttpResponse, ApiError> {
+    query.0.format = Some(files::required(query.0.format)?);
+    dashboard_kpis_or_file(req, db, caller, query).await
+}
+
+async fn dashboard_kpis_or_file(
     req: HttpRequest,
     db: web::Data<Db>,
     caller: Principal,
