@@ -300,8 +300,15 @@ fn path_for(op: &Operation, role: Role, in_scope: bool, fx: &Fixture) -> String 
         out.push(value);
     }
     let mut path = out.join("/");
-    if op.id == "dashboard_kpis" {
+    if op.id == "dashboard_kpis" || op.id == "export_dashboard_kpis" {
         path.push_str(&format!("?alliance={alliance}"));
+    }
+    if op.id.starts_with("export_") && op.id != "export_members" {
+        path.push_str(if path.contains('?') {
+            "&format=csv"
+        } else {
+            "?format=csv"
+        });
     }
     path
 }

@@ -592,14 +592,17 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    /// Sends a request and reads the whole answer.
+    /// Sends a request and reads the whole answer. Every answer of a
+    /// described operation must have a status its description declares.
     pub async fn send(&self, req: awc::ClientRequest, body: Option<Vec<u8>>) -> Response {
+        let asked = (req.get_method().clone(), req.get_uri().path().to_owned());
         let mut res = match body {
             Some(b) => req.send_body(b).await,
             None => req.send().await,
         }
         .expect("request sent");
         let bytes = res.body().limit(16 * 1024 * 1024).await.expect("body read");
+        declared::check(&asked.0, &asked.1, res.status());
         Response {
             status: res.status(),
             headers: res.headers().clone(),
@@ -895,5 +898,70 @@ impl Response {
                     .collect()
             })
             .unwrap_or_default()
+    }
+}
+
+/// The statuses the committed description declares for each operation.
+mod declared {
+    use std::collections::BTreeSet;
+    use std::sync::OnceLock;
+
+    struct Operation {
+        method: String,
+        segments: Vec<String>,
+        statuses: BTreeSet<String>,
+    }
+
+    fn operations() -> &'static [Operation] {
+        static OPS: OnceLock<Vec<Operation>> = OnceLock::new();
+        OPS.get_or_init(|| {
+            let text = std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/openapi/openapi.json"
+            ))
+            .unwrap();
+            let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let mut ops = vec![];
+            for (path, item) in doc["paths"].as_object().unwrap() {
+                for (method, op) in item.as_object().unwrap() {
+                    ops.push(Operation {
+                        method: method.to_uppercase(),
+                        segments: path.split('/').map(str::to_owned).collect(),
+                        statuses: op["responses"]
+                            .as_object()
+                            .unwrap()
+                            .keys()
+                            .cloned()
+                            .collect(),
+                    });
+                }
+            }
+            ops
+        })
+    }
+
+    /// Panics when a described operation answered a status it does not
+    /// declare (paths and methods the description lacks are not checked:
+    /// those answers are the fallback's 404 and 405).
+    pub fn check(method: &awc::http::Method, path: &str, status: awc::http::StatusCode) {
+        let asked: Vec<&str> = path.split('/').collect();
+        let matching = operations()
+            .iter()
+            .filter(|op| op.method == method.as_str() && op.segments.len() == asked.len())
+            .filter(|op| {
+                op.segments
+                    .iter()
+                    .zip(&asked)
+                    .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()))
+            })
+            // The most literal template wins, as in routing.
+            .max_by_key(|op| op.segments.iter().filter(|t| !t.starts_with('{')).count());
+        if let Some(op) = matching {
+            assert!(
+                op.statuses.contains(status.as_str()),
+                "{method} {path} answered {status}, which its description does not declare ({:?})",
+                op.statuses
+            );
+        }
     }
 }

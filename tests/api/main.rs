@@ -11,6 +11,7 @@ mod audit;
 mod authorization;
 mod changes;
 mod cli;
+mod client_shapes;
 mod concurrency;
 mod conventions;
 mod crash;
