@@ -95,6 +95,7 @@ pub fn complete(doc: OpenApi) -> OpenApi {
     name_one_of_members(&mut doc);
     require_present_fields(&mut doc);
     drop_unused_schema(&mut doc, "SpreadsheetFile");
+    drop_unused_responses(&mut doc);
     serde_json::from_value(doc).expect("the completed description parses")
 }
 
@@ -105,6 +106,14 @@ fn drop_unused_schema(doc: &mut Value, name: &str) {
         doc["components"]["schemas"]
             .as_object_mut()
             .map(|schemas| schemas.remove(name));
+    }
+}
+
+/// Removes the shared problem responses no operation refers to.
+fn drop_unused_responses(doc: &mut Value) {
+    let paths = doc["paths"].to_string();
+    if let Some(responses) = doc["components"]["responses"].as_object_mut() {
+        responses.retain(|name, _| paths.contains(&format!("\"#/components/responses/{name}\"")));
     }
 }
 
@@ -454,9 +463,11 @@ fn require_present_fields(doc: &mut Value) {
 }
 
 fn require_all(name: &str, schema: &mut Value) {
-    if let Some(members) = schema.get_mut("oneOf").and_then(Value::as_array_mut) {
-        for member in members {
-            require_all(name, member);
+    for composition in ["oneOf", "allOf"] {
+        if let Some(members) = schema.get_mut(composition).and_then(Value::as_array_mut) {
+            for member in members {
+                require_all(name, member);
+            }
         }
     }
     let Some(props) = schema["properties"].as_object() else {
