@@ -72,20 +72,32 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ApiJson<T> {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<BodyLimit>>()
-            .map(|l| l.0)
-            .unwrap_or(256 * 1024);
-        let checked =
-            check_json_content_type(req).and_then(|()| check_declared_length(req.headers(), limit));
-        let mut payload = payload.take();
+        let body = json_bytes(req, payload);
         let (method, path) = (req.method().to_string(), req.path().to_owned());
         Box::pin(async move {
-            checked?;
-            let body = read_body(&mut payload, limit).await?;
+            let body = body.await?;
             parse_json(&body).map(|value| ApiJson(value, digest(&method, &path, &body)))
         })
     }
+}
+
+/// A JSON body's bytes: a JSON `Content-Type` (415 otherwise) and at most
+/// the body limit (413).
+fn json_bytes(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> LocalBoxFuture<'static, Result<BytesMut, ApiError>> {
+    let limit = req
+        .app_data::<web::Data<BodyLimit>>()
+        .map(|l| l.0)
+        .unwrap_or(256 * 1024);
+    let checked =
+        check_json_content_type(req).and_then(|()| check_declared_length(req.headers(), limit));
+    let mut payload = payload.take();
+    Box::pin(async move {
+        checked?;
+        read_body(&mut payload, limit).await
+    })
 }
 
 /// A JSON body that may be left out: no body at all (whatever the
@@ -107,16 +119,9 @@ impl<T: DeserializeOwned + Validate + Default + 'static> FromRequest for Optiona
         if declared_empty {
             return Box::pin(async { Ok(OptionalJson(T::default())) });
         }
-        let limit = req
-            .app_data::<web::Data<BodyLimit>>()
-            .map(|l| l.0)
-            .unwrap_or(256 * 1024);
-        let checked =
-            check_json_content_type(req).and_then(|()| check_declared_length(req.headers(), limit));
-        let mut payload = payload.take();
+        let body = json_bytes(req, payload);
         Box::pin(async move {
-            checked?;
-            let body = read_body(&mut payload, limit).await?;
+            let body = body.await?;
             let text = body.trim_ascii();
             if text.is_empty() || text == b"null" {
                 return Ok(OptionalJson(T::default()));
