@@ -86,6 +86,8 @@ pub fn complete(doc: OpenApi) -> OpenApi {
         set_security(op, entry);
         if path.starts_with("/api/") && id != TOKEN_OPERATION {
             add_problems(op, &statuses(method, path, op, entry));
+        } else if crate::auth::throttle::limited(path) {
+            add_problems(op, &["429".to_owned()]); // the public dashboard's token
         }
         add_headers(path, op);
         optional_body(op);
