@@ -62,12 +62,13 @@ def main():
         path = os.path.join(tmp, "feed.db")
         run([binary, "migrate"], env={"DATABASE_URL": path}, capture_output=True)
         db = sqlite3.connect(path)
-        db.executemany("INSERT INTO change_events (at, event_type, resource_type, resource_id, alliance_id, version, payload, actor) "
-                       "VALUES ('2026-11-24 00:00:00', 'organization.updated', 'organization', ?, NULL, ?, ?, 'bench')",
-                       ((f"org-{i}", i, PAYLOAD % (f"org-{i}", i, i)) for i in range(1, n + 1)))
+        # Written with their feed positions, as the sequencer leaves them.
+        db.executemany("INSERT INTO change_events (at, event_type, resource_type, resource_id, alliance_id, version, payload, actor, position) "
+                       "VALUES ('2026-11-24 00:00:00', 'organization.updated', 'organization', ?, NULL, ?, ?, 'bench', ?)",
+                       ((f"org-{i}", i, PAYLOAD % (f"org-{i}", i, i), i) for i in range(1, n + 1)))
         db.commit()
         start = time.perf_counter()
-        raw = db.execute("SELECT seq, at, event_type, resource_type, resource_id, alliance_id, version, payload, actor FROM change_events ORDER BY seq").fetchall()
+        raw = db.execute("SELECT seq, at, event_type, resource_type, resource_id, alliance_id, version, payload, actor FROM change_events ORDER BY position").fetchall()
         raw_s = time.perf_counter() - start
         assert len(raw) == n
         db.close()
@@ -86,11 +87,11 @@ def main():
     try:
         run([binary, "migrate"], env={"DATABASE_URL": url}, capture_output=True)
         payload_sql = PAYLOAD.replace("'", "''").replace('"%s"', '"\'||\'org-\'||g||\'"').replace("org-%d", "org-'||g||'").replace("%d", "'||g||'")
-        run(["psql", url, "-qc", "INSERT INTO change_events (at, event_type, resource_type, resource_id, alliance_id, version, payload, actor) "
-             f"SELECT now(), 'organization.updated', 'organization', 'org-'||g, NULL, g, '{payload_sql}', 'bench' FROM generate_series(1,{n}) g"])
+        run(["psql", url, "-qc", "INSERT INTO change_events (at, event_type, resource_type, resource_id, alliance_id, version, payload, actor, position) "
+             f"SELECT now(), 'organization.updated', 'organization', 'org-'||g, NULL, g, '{payload_sql}', 'bench', g FROM generate_series(1,{n}) g"])
         run(["psql", url, "-qc", "VACUUM ANALYZE change_events"])
         start = time.perf_counter()
-        run(["psql", url, "-qc", "COPY (SELECT * FROM change_events ORDER BY seq) TO STDOUT"], stdout=subprocess.DEVNULL)
+        run(["psql", url, "-qc", "COPY (SELECT * FROM change_events ORDER BY position) TO STDOUT"], stdout=subprocess.DEVNULL)
         raw_s = time.perf_counter() - start
         proc, token = serve(binary, url, 18181)
         try:

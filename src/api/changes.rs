@@ -149,7 +149,13 @@ pub async fn list(
         // is not slept through.
         let committed = db.committed();
         let batch = feed.clone();
-        let rows = db.read(move |c| changes::read(c, &batch)).await?;
+        let sequencer = db.clone();
+        let rows = db
+            .read(move |c| {
+                sequencer.sequence(c)?;
+                changes::read(c, &batch)
+            })
+            .await?;
         let left = deadline.saturating_duration_since(Instant::now());
         if !rows.is_empty() || left.is_zero() {
             let next_cursor = rows.last().map_or(after, |r| r.seq).to_string();

@@ -226,7 +226,7 @@ pub fn insert(conn: &mut AnyConnection, a: &Activity) -> Result<(), ApiError> {
     diesel::insert_into(activities::table)
         .values(to_row(a)?)
         .execute(conn)?;
-    write_participants(conn, a)
+    add_participants(conn, a)
 }
 
 pub fn remove(conn: &mut AnyConnection, id: &str) -> Result<(), ApiError> {
@@ -239,6 +239,10 @@ fn write_participants(conn: &mut AnyConnection, a: &Activity) -> Result<(), ApiE
         activity_organizations::table.filter(activity_organizations::activity_id.eq(&a.id)),
     )
     .execute(conn)?;
+    add_participants(conn, a)
+}
+
+fn add_participants(conn: &mut AnyConnection, a: &Activity) -> Result<(), ApiError> {
     for org in &a.organizations {
         diesel::insert_into(activity_organizations::table)
             .values((

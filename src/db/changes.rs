@@ -1,5 +1,13 @@
-//! The change feed: events in commit order (see `Db::write_blocking`), read
-//! after a cursor, filtered to what the caller may see.
+//! The change feed: events by feed position, read after a cursor, filtered
+//! to what the caller may see.
+//!
+//! Writers commit concurrently and their events arrive with no position
+//! (`seq` is only the order they were written in). [`sequence`] gives
+//! committed events their positions, one pass at a time under one lock, so a
+//! position is given once, gap-free and above every position given before:
+//! a reader that has seen position `p` can never later find an event at or
+//! below `p`. docs/PERFORMANCE.md ("The feed without a write lock") has the
+//! argument, including a sequencer killed mid-pass and several replicas.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -10,12 +18,15 @@ use super::{AnyConnection, Backend, settings};
 use crate::domain::change::ChangeEvent;
 use crate::error::ApiError;
 
-/// The settings key holding the highest sequence number pruned away.
+/// The settings key holding the highest feed position pruned away.
 const PRUNED_THROUGH: &str = "feed_pruned_through";
 
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = change_events)]
 pub struct EventRow {
+    /// The feed position (the cursor clients keep).
+    #[diesel(select_expression = change_events::position.assume_not_null())]
+    #[diesel(select_expression_type = diesel::dsl::AssumeNotNull<change_events::position>)]
     pub seq: i64,
     pub at: NaiveDateTime,
     pub event_type: String,
@@ -83,13 +94,13 @@ pub fn read(conn: &mut AnyConnection, q: &FeedQuery) -> Result<Vec<EventRow>, Ap
         });
     }
     let mut query = change_events::table
-        .filter(change_events::seq.gt(q.after))
-        .order(change_events::seq.asc())
+        .filter(change_events::position.gt(q.after))
+        .order(change_events::position.asc())
         .limit(q.limit)
         .select(EventRow::as_select())
         .into_boxed::<Backend>();
     if let Some(until) = q.until {
-        query = query.filter(change_events::seq.le(until));
+        query = query.filter(change_events::position.le(until));
     }
     if !q.types.is_empty() {
         query = query.filter(change_events::event_type.eq_any(q.types.clone()));
@@ -107,12 +118,69 @@ pub fn read(conn: &mut AnyConnection, q: &FeedQuery) -> Result<Vec<EventRow>, Ap
     Ok(query.load(conn)?)
 }
 
-/// The newest sequence number, counting pruned ones (0 before any event).
+/// The newest feed position, counting pruned ones (0 before any event).
 pub fn head(conn: &mut AnyConnection) -> Result<i64, ApiError> {
+    let max: Option<i64> = change_events::table
+        .select(diesel::dsl::max(change_events::position))
+        .first(conn)?;
+    Ok(max.unwrap_or(0).max(pruned_through(conn)?))
+}
+
+/// The newest event written, positioned or not: changes whenever a write
+/// commits (what a cached answer's validator needs), unlike [`head`],
+/// which moves only when the sequencer has run.
+pub fn written_through(conn: &mut AnyConnection) -> Result<i64, ApiError> {
     let max: Option<i64> = change_events::table
         .select(diesel::dsl::max(change_events::seq))
         .first(conn)?;
-    Ok(max.unwrap_or(0).max(pruned_through(conn)?))
+    Ok(max.unwrap_or(0))
+}
+
+/// Whether some committed event waits for its position (an index lookup).
+pub fn waiting(conn: &mut AnyConnection) -> Result<bool, ApiError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        change_events::table.filter(change_events::position.is_null()),
+    ))
+    .get_result(conn)?)
+}
+
+/// Events given positions per statement, so that a pass after a large
+/// import holds its lock for bounded steps.
+const SEQUENCE_BATCH: i64 = 5_000;
+
+/// Gives every committed event without a position the next positions, in
+/// the order the events were written. Run inside a transaction; returns how
+/// many were given.
+///
+/// One pass at a time: on PostgreSQL a transaction-scoped advisory lock
+/// (released at commit, or when a killed process's connection closes), on
+/// SQLite the database's single writer. Each statement sees every event
+/// committed before it started, and the pass before it has committed, so
+/// the new positions continue from the newest without a gap. Two events of
+/// one record are written by transactions that both write the record's
+/// row, so the later one waits for the earlier to commit and is written —
+/// and positioned — after it.
+pub fn sequence(conn: &mut AnyConnection) -> Result<usize, ApiError> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7311)").execute(pg)?;
+    }
+    let mut given = 0;
+    loop {
+        let from = head(conn)?;
+        // Two integers of our own in the text: the same statement on both
+        // engines, whose placeholders differ.
+        let n = diesel::sql_query(format!(
+            "UPDATE change_events SET position = numbered.position \
+             FROM (SELECT seq, {from} + ROW_NUMBER() OVER (ORDER BY seq) AS position \
+                   FROM change_events WHERE position IS NULL ORDER BY seq LIMIT {SEQUENCE_BATCH}) AS numbered \
+             WHERE change_events.seq = numbered.seq"
+        ))
+        .execute(conn)?;
+        given += n;
+        if (n as i64) < SEQUENCE_BATCH {
+            return Ok(given);
+        }
+    }
 }
 
 pub fn pruned_through(conn: &mut AnyConnection) -> Result<i64, ApiError> {
@@ -127,11 +195,12 @@ pub fn prune(conn: &mut AnyConnection, before: NaiveDateTime) -> Result<usize, A
     conn.transaction(|conn| {
         let through: Option<i64> = change_events::table
             .filter(change_events::at.lt(before))
-            .select(diesel::dsl::max(change_events::seq))
+            .select(diesel::dsl::max(change_events::position))
             .first(conn)?;
         let Some(through) = through else { return Ok(0) };
-        let deleted = diesel::delete(change_events::table.filter(change_events::seq.le(through)))
-            .execute(conn)?;
+        let deleted =
+            diesel::delete(change_events::table.filter(change_events::position.le(through)))
+                .execute(conn)?;
         if through > pruned_through(conn)? {
             settings::set(conn, PRUNED_THROUGH, &through.to_string())?;
         }

@@ -26,12 +26,23 @@ pub struct StoredResponse {
 }
 
 /// The stored response for this caller's key, if it is younger than a day.
+///
+/// On PostgreSQL it first takes the key's own lock, held to commit: a
+/// second request with the same key waits here until the first commits,
+/// then finds its answer and replays it. (Writers do not wait for each
+/// other otherwise; SQLite has one writer anyway.)
 pub fn find(
     conn: &mut AnyConnection,
     principal: &str,
     key: &str,
     now: NaiveDateTime,
 ) -> Result<Option<StoredResponse>, ApiError> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        // Class 7312 (two-key form, apart from the feed's one-key 7311).
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7312, hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(format!("{principal}\n{key}"))
+            .execute(pg)?;
+    }
     Ok(idempotency_keys::table
         .filter(idempotency_keys::principal.eq(principal))
         .filter(idempotency_keys::idempotency_key.eq(key))

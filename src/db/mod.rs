@@ -478,21 +478,12 @@ impl Db {
     where
         F: FnOnce(&mut AnyConnection) -> Result<T, ApiError>,
     {
-        let _one_writer = match self.engine {
-            Engine::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner())),
-            Engine::Postgres => None,
-        };
+        let _one_writer = self.sqlite_turn();
         let mut conn = self.pooled()?;
         let mut body_done = false;
+        // Writers commit concurrently on PostgreSQL: their change events get
+        // feed positions after commit (`sequence`), not here.
         let result = conn.transaction(|conn| {
-            let conn: &mut AnyConnection = conn;
-            if let AnyConnection::Postgresql(pg) = conn {
-                // One writer at a time on PostgreSQL too (SQLite has it by
-                // nature): change events then take their sequence numbers in
-                // commit order, so a feed reader that has passed a number
-                // can never miss an event that commits later. Held to commit.
-                diesel::sql_query("SELECT pg_advisory_xact_lock(7311)").execute(pg)?;
-            }
             let done = f(conn);
             body_done = done.is_ok();
             done
@@ -520,16 +511,37 @@ impl Db {
     {
         let db = self.clone();
         actix_web::web::block(move || {
-            let _one_writer = match db.engine {
-                Engine::Sqlite => Some(db.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner())),
-                Engine::Postgres => None,
-            };
+            let _one_writer = db.sqlite_turn();
             let mut conn = db.pooled()?;
             let result = (&mut *conn as &mut AnyConnection).transaction(f);
             db.after(&mut conn, &result);
             result
         })
         .await?
+    }
+
+    /// Gives committed change events their feed positions
+    /// ([`changes::sequence`]) on `conn`, in a transaction of its own, when
+    /// some wait; a read when none do. Whoever reads the feed runs it first
+    /// (feed readers, the webhook worker), so a reader sees every write that
+    /// committed before it asked, on any replica.
+    pub fn sequence(&self, conn: &mut AnyConnection) -> Result<(), ApiError> {
+        if !changes::waiting(conn)? {
+            return Ok(());
+        }
+        let _one_writer = self.sqlite_turn();
+        let result = conn.transaction(changes::sequence).map(drop);
+        self.after(conn, &result);
+        result
+    }
+
+    /// On SQLite, this process's turn to write (SQLite has one writer;
+    /// waiting here is cheaper than on its busy timeout). None on PostgreSQL.
+    fn sqlite_turn(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+        match self.engine {
+            Engine::Sqlite => Some(self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner())),
+            Engine::Postgres => None,
+        }
     }
 
     /// Resolves when a write commits in this process (other replicas' writes

@@ -342,8 +342,9 @@ pub fn named_list(
     conn: &mut AnyConnection,
     keys: &[String],
     field: &str,
-) -> Result<Vec<OrganizationSummary>, ApiError> {
+) -> Result<Named, ApiError> {
     let mut out: Vec<OrganizationSummary> = Vec::with_capacity(keys.len());
+    let mut versions = 0;
     for (i, key) in keys.iter().enumerate() {
         let at = format!("{field}[{i}]");
         let org = named(conn, key, &at)?;
@@ -354,10 +355,21 @@ pub fn named_list(
                 format!("`{}` is listed twice", org.slug),
             ));
         }
+        versions += org.version;
         out.push(org.summary());
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(out)
+    Ok(Named {
+        summaries: out,
+        versions,
+    })
+}
+
+/// Organisations named in a request, by id, and the sum of their versions
+/// (what a record that embeds them adds to its ETag).
+pub struct Named {
+    pub summaries: Vec<OrganizationSummary>,
+    pub versions: i64,
 }
 
 /// The summaries, and versions, of the organisations with these ids.

@@ -95,6 +95,7 @@ diesel::table! {
         version -> BigInt,
         payload -> Text,
         actor -> Text,
+        position -> Nullable<BigInt>,
     }
 }
 

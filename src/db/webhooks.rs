@@ -250,7 +250,7 @@ struct AttemptRow {
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryFilter {
     pub status: Option<DeliveryStatus>,
-    /// An event's sequence number.
+    /// An event's feed position.
     pub event: Option<i64>,
 }
 
@@ -397,9 +397,9 @@ pub fn queue_new_events(
         if sub.event_cursor >= head {
             continue;
         }
-        // Writers commit one at a time in sequence order (see `Db::transact`),
-        // so every event up to `head` is committed: passing over the ones
-        // the filter skips cannot skip a late commit.
+        // Every position up to `head` is given and no later event can take
+        // one (see `changes::sequence`): passing over the events the filter
+        // skips cannot skip a late commit.
         let after = sub.event_cursor.max(changes::pruned_through(conn)?);
         // An owner that may read nothing now (a disabled account) is sent
         // nothing: its cursor passes what it may not have.
@@ -501,7 +501,7 @@ pub fn claim_due(
             continue;
         }
         let event: Option<EventRow> = change_events::table
-            .filter(change_events::seq.eq(d.event_seq))
+            .filter(change_events::position.eq(d.event_seq))
             .select(EventRow::as_select())
             .first(conn)
             .optional()?;
@@ -657,6 +657,15 @@ pub fn record_attempt(
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// Whether any subscription is active.
+pub fn any_active(conn: &mut AnyConnection) -> Result<bool, ApiError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        webhook_subscriptions::table
+            .filter(webhook_subscriptions::status.eq(SubscriptionStatus::Active.as_str())),
+    ))
+    .get_result(conn)?)
 }
 
 /// Whether a pass has anything to do: events not yet queued for an active

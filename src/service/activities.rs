@@ -39,7 +39,7 @@ pub fn create(tx: &mut Tx<'_>, alliance_key: &str, new: NewActivity) -> Result<A
         .as_deref()
         .map(|id| platform_of(tx, &alliance, id))
         .transpose()?;
-    let organizations = organizations::named_list(tx.conn, &new.organizations, "organizations")?;
+    let named = organizations::named_list(tx.conn, &new.organizations, "organizations")?;
     let now = utc(tx.now());
     let activity = Activity {
         id: new_id(),
@@ -49,7 +49,7 @@ pub fn create(tx: &mut Tx<'_>, alliance_key: &str, new: NewActivity) -> Result<A
         starts_on: new.starts_on,
         ends_on: new.ends_on,
         platform_id,
-        organizations,
+        organizations: named.summaries,
         figures: new.figures,
         research_status: new.research_status,
         open_call: new.open_call,
@@ -63,11 +63,11 @@ pub fn create(tx: &mut Tx<'_>, alliance_key: &str, new: NewActivity) -> Result<A
         version: 1,
         created_at: now,
         updated_at: now,
-        embedded_versions: 0,
+        embedded_versions: named.versions,
     };
     checked(&activity)?;
+    // Returned as built: it is what `find` would read back.
     activities::insert(tx.conn, &activity)?;
-    let activity = activities::find(tx.conn, &activity.id)?;
     guard_records(
         tx.conn,
         &activity.alliance_id,
@@ -102,7 +102,8 @@ pub fn update(
                 .transpose()?;
         }
         if let Some(keys) = patch.organizations {
-            after.organizations = organizations::named_list(tx.conn, &keys, "organizations")?;
+            after.organizations =
+                organizations::named_list(tx.conn, &keys, "organizations")?.summaries;
         }
         if let Some(v) = patch.figures {
             after.figures = v;

@@ -50,7 +50,7 @@ pub fn create(tx: &mut Tx<'_>, alliance_key: &str, new: NewPlatform) -> Result<P
         .as_deref()
         .map(|key| host(tx, &alliance, key))
         .transpose()?;
-    let partners = organizations::named_list(tx.conn, &new.partners, "partners")?;
+    let partners = organizations::named_list(tx.conn, &new.partners, "partners")?.summaries;
     let now = utc(tx.now());
     let platform = Platform {
         id: new_id(),
@@ -107,7 +107,7 @@ pub fn update(
                 .transpose()?;
         }
         if let Some(keys) = patch.partners {
-            after.partners = organizations::named_list(tx.conn, &keys, "partners")?;
+            after.partners = organizations::named_list(tx.conn, &keys, "partners")?.summaries;
         }
         if let Some(areas) = patch.focus_areas {
             after.focus_areas = areas.iter().map(|a| a.trim().to_owned()).collect();

@@ -114,12 +114,14 @@ pub fn put_year(
         .map(|k| (k.code.clone(), k))
         .collect();
     check_entries(&catalogue, &input.kpis)?;
-    let before = report::kpi_year(tx.conn, &alliance, year)?;
-    pre.check(&before)?;
     let row = row_for_write(tx, &alliance, year)?;
+    // The year's tag is its row's version (0 before the first write), so
+    // the check needs no derivation of the year's figures.
+    pre.check(&YearVersion(row.version))?;
     if let Some(why) = lock(&row)? {
         return Err(ApiError::YearLocked(why));
     }
+    let before = YearEntries::read(tx.conn, &row)?;
     if mode == Entries::Replace {
         reports::clear_entries(tx.conn, &row.id)?;
     }
@@ -135,7 +137,7 @@ pub fn put_year(
         reports::put_entry(tx.conn, &value)?;
     }
     let saved = save(tx, &row, row.clone())?;
-    let after = report::kpi_year(tx.conn, &alliance, year)?;
+    let after = YearEntries::read(tx.conn, &saved)?;
     tx.record(Change {
         action: if before.version == 0 {
             Action::Created
@@ -149,7 +151,55 @@ pub fn put_year(
         before: (before.version > 0).then_some(&before),
         after: Some(&after),
     })?;
-    Ok(after)
+    report::kpi_year(tx.conn, &alliance, year)
+}
+
+/// A year's version as its ETag says it.
+struct YearVersion(i64);
+
+impl crate::domain::Versioned for YearVersion {
+    fn etag(&self) -> String {
+        format!("\"{}\"", self.0)
+    }
+}
+
+/// What the audit trail and the feed keep of a year's change: the entries
+/// as stored, not the derived figures with their provenance, which
+/// `GET …/kpis/{year}` computes from the records whenever asked (kept
+/// whole, a year's read model made each change's journal hundreds of KiB).
+#[derive(serde::Serialize)]
+struct YearEntries {
+    id: String,
+    alliance_id: String,
+    year: i32,
+    version: i64,
+    /// By code.
+    kpis: Vec<KpiEntry>,
+}
+
+impl YearEntries {
+    fn read(conn: &mut AnyConnection, row: &ReportRow) -> Result<Self, ApiError> {
+        let mut kpis = reports::entries(conn, &row.id)?
+            .into_values()
+            .map(|v| {
+                Ok(KpiEntry {
+                    evidence: v.evidence()?,
+                    code: v.kpi_code,
+                    target: v.target,
+                    actual: v.actual,
+                    note: v.note,
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        kpis.sort_by(|a, b| a.code.cmp(&b.code));
+        Ok(YearEntries {
+            id: row.id.clone(),
+            alliance_id: row.alliance_id.clone(),
+            year: row.year,
+            version: row.version,
+            kpis,
+        })
+    }
 }
 
 /// Every entry names a KPI of the catalogue once, and fits it.

@@ -157,7 +157,12 @@ pub fn create(
         owner_subject: caller.subject.clone(),
         owner_role: caller.role.as_str().to_owned(),
         owner_alliances: caller.scope_list(),
-        event_cursor: changes::head(tx.conn)?,
+        // From the newest event, every event committed before now
+        // positioned first: nothing from before the subscription is sent.
+        event_cursor: {
+            changes::sequence(tx.conn)?;
+            changes::head(tx.conn)?
+        },
         failing_since: None,
         last_success_at: None,
         version: 1,

@@ -155,8 +155,22 @@ async fn pass(
     client: &awc::Client,
     settings: &WebhookSettings,
 ) -> Result<Duration, ApiError> {
-    if !db.read(|c| webhooks::work_waiting(c, now())).await? {
-        return next_pause(db).await;
+    let sequencer = db.clone();
+    let waiting = db.read(move |c| {
+        // No active subscription: nothing to queue or send (one query per
+        // commit, and no positions given for nobody; feed readers give
+        // their own).
+        if !webhooks::any_active(c)? {
+            return Ok(None);
+        }
+        // Positions first: the queue reads events by feed position.
+        sequencer.sequence(c)?;
+        webhooks::work_waiting(c, now()).map(Some)
+    });
+    match waiting.await? {
+        None => return Ok(POLL_EVERY),
+        Some(false) => return next_pause(db).await,
+        Some(true) => {}
     }
     let window = settings.retry.window;
     let more_events = db

@@ -655,6 +655,14 @@ impl TestApp {
         self.db.conn().unwrap()
     }
 
+    /// The feed's head once every committed event has its position (what a
+    /// feed reader would see now).
+    pub fn feed_head(&self) -> i64 {
+        let mut conn = self.conn();
+        self.db.sequence(&mut conn).unwrap();
+        alliance_api::db::changes::head(&mut conn).unwrap()
+    }
+
     /// Change events written so far.
     pub fn event_count(&self) -> i64 {
         change_events::table

@@ -73,7 +73,7 @@ async fn metrics_count_each_request_by_route_template(mut app: TestApp) {
         use alliance_api::db::schema::change_events;
         use diesel::prelude::*;
         change_events::table
-            .select(diesel::dsl::max(change_events::seq))
+            .select(diesel::dsl::max(change_events::position))
             .first::<Option<i64>>(&mut *app.conn())
             .unwrap()
             .unwrap()

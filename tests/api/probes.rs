@@ -966,7 +966,7 @@ async fn a_disabled_accounts_subscriptions_stop(mut app: TestApp) {
                 )
                 .await;
             assert_eq!(res.status, 200, "{}", res.text());
-            alliance_api::db::changes::head(&mut app.conn()).unwrap()
+            app.feed_head()
         }
     };
     let first = change("TEDA Biomedicine Alliance").await;

@@ -623,6 +623,7 @@ async fn a_claimed_delivery_is_sent_again_when_its_sender_dies(app: TestApp) {
     let window = Duration::from_secs(3600);
     let at = |seconds: i64| alliance_api::db::journal::now() + chrono::Duration::seconds(seconds);
     let mut conn = app.conn();
+    app.db.sequence(&mut conn).unwrap();
     assert!(!alliance_api::service::webhooks::queue_new_events(&mut conn, at(0), window).unwrap());
     let claimed = webhooks::claim_due(&mut conn, at(0), lease, 10).unwrap();
     assert_eq!(claimed.len(), 1);
