@@ -1,5 +1,5 @@
 //! `GET /changes`: the change feed member systems follow to keep their copy
-//! in sync — every committed change once, in commit order.
+//! in sync — every committed change once, each record's in commit order.
 
 use std::time::{Duration, Instant};
 
@@ -65,7 +65,7 @@ fn bad(field: &str, message: &str) -> ApiError {
     tag = "changes",
     params(ChangesQuery),
     responses(
-        (status = 200, description = "The next events, in commit order", body = ChangePage),
+        (status = 200, description = "The next events, in feed order: each record's changes in the order they were committed", body = ChangePage),
         (status = 403, description = "`alliance` names an alliance outside the token's scope",
             body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`alliance` names no alliance",

@@ -100,7 +100,7 @@ impl PageQuery {
         (name = "kpis", description = "The KPI catalogue: units, direction, and how derived KPIs come from the records"),
         (name = "reports", description = "Yearly KPI targets and actuals, the annual report's workflow (draft → submitted → approved, or returned), and the dashboard"),
         (name = "imports", description = "Spreadsheets (CSV, XLSX) in and out: dry runs, all-or-nothing imports, templates, exports"),
-        (name = "changes", description = "The change feed: every committed change, once, in commit order"),
+        (name = "changes", description = "The change feed: every committed change, once; each record's changes in the order they were committed"),
         (name = "webhooks", description = "Signed deliveries of change events to member systems, with a delivery log"),
         (name = "accounts", description = "Accounts of people and member systems, and `POST /auth/token`, where they get short-lived tokens (OAuth2 client credentials)"),
         (name = "audit", description = "The trail every write leaves: who changed what, when, before and after (admins and reviewers; read-only)"),

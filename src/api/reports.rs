@@ -415,7 +415,11 @@ async fn dashboard_kpis_or_file(
                 .alliance_ids()
                 .map(<[String]>::to_vec);
             let question = format!("{filter:?} csv={csv}");
-            let etag = format!("\"{}-{}\"", changes::written_through(c)?, &sha256_hex(&question)[..16]);
+            let etag = format!(
+                "\"{}-{}\"",
+                changes::written_through(c)?,
+                &sha256_hex(&question)[..16]
+            );
             if names_tag(client_tag.as_deref(), &etag) {
                 return Ok((etag, None));
             }

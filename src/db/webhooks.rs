@@ -661,11 +661,12 @@ pub fn record_attempt(
 
 /// Whether any subscription is active.
 pub fn any_active(conn: &mut AnyConnection) -> Result<bool, ApiError> {
-    Ok(diesel::select(diesel::dsl::exists(
-        webhook_subscriptions::table
-            .filter(webhook_subscriptions::status.eq(SubscriptionStatus::Active.as_str())),
-    ))
-    .get_result(conn)?)
+    Ok(
+        diesel::select(diesel::dsl::exists(webhook_subscriptions::table.filter(
+            webhook_subscriptions::status.eq(SubscriptionStatus::Active.as_str()),
+        )))
+        .get_result(conn)?,
+    )
 }
 
 /// Whether a pass has anything to do: events not yet queued for an active

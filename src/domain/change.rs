@@ -26,7 +26,9 @@ pub struct ChangeEvent {
     /// Who made the change (the token's subject).
     pub actor: String,
     /// The resource as it is after the change; for a deletion a tombstone
-    /// `{"id": …, "deleted": true}`.
+    /// `{"id": …, "deleted": true}`. A `kpi_year` carries its entries as
+    /// stored (targets, hand-entered actuals, notes, evidence), not the
+    /// derived figures: `GET …/kpis/{year}` computes those.
     #[schema(value_type = Object)]
     pub resource: Box<RawValue>,
 }

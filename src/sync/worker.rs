@@ -135,26 +135,40 @@ async fn run(db: Db, settings: WebhookSettings, mut stopped: oneshot::Receiver<(
             Ok(pause) => pause,
             Err(e) => {
                 tracing::warn!(error = %e, "webhook pass failed; retrying");
-                POLL_EVERY
+                Pause::Wait(POLL_EVERY)
             }
         };
-        if pause.is_zero() {
-            continue;
-        }
-        tokio::select! {
-            _ = &mut stopped => return,
-            _ = committed => {}
-            _ = tokio::time::sleep(pause) => {}
+        match pause {
+            Pause::Wait(pause) if pause.is_zero() => continue,
+            Pause::Wait(pause) => tokio::select! {
+                _ = &mut stopped => return,
+                _ = committed => {}
+                _ = tokio::time::sleep(pause) => {}
+            },
+            // No subscription to serve: commits do not wake it (they would
+            // cost a query each); a new subscription is seen within a poll.
+            Pause::Idle => tokio::select! {
+                _ = &mut stopped => return,
+                _ = tokio::time::sleep(POLL_EVERY) => {}
+            },
         }
     }
 }
 
-/// One pass; returns how long to wait before the next (zero: more to do).
+/// What the worker does after a pass.
+enum Pause {
+    /// At most this long, or until a commit (zero: more to do).
+    Wait(Duration),
+    /// No active subscription: until the next poll.
+    Idle,
+}
+
+/// One pass; says how long to wait before the next.
 async fn pass(
     db: &Db,
     client: &awc::Client,
     settings: &WebhookSettings,
-) -> Result<Duration, ApiError> {
+) -> Result<Pause, ApiError> {
     let sequencer = db.clone();
     let waiting = db.read(move |c| {
         // No active subscription: nothing to queue or send (one query per
@@ -168,7 +182,7 @@ async fn pass(
         webhooks::work_waiting(c, now()).map(Some)
     });
     match waiting.await? {
-        None => return Ok(POLL_EVERY),
+        None => return Ok(Pause::Idle),
         Some(false) => return next_pause(db).await,
         Some(true) => {}
     }
@@ -195,21 +209,21 @@ async fn pass(
     })
     .await?;
     if more_events || sent == SEND_BATCH {
-        return Ok(Duration::ZERO);
+        return Ok(Pause::Wait(Duration::ZERO));
     }
     next_pause(db).await
 }
 
 /// Until the next retry is due, but at most `POLL_EVERY`.
-async fn next_pause(db: &Db) -> Result<Duration, ApiError> {
+async fn next_pause(db: &Db) -> Result<Pause, ApiError> {
     let next = db.read(webhooks::next_due).await?;
-    Ok(match next {
+    Ok(Pause::Wait(match next {
         Some(at) => (at - now())
             .to_std()
             .unwrap_or(Duration::ZERO)
             .min(POLL_EVERY),
         None => POLL_EVERY,
-    })
+    }))
 }
 
 /// The HTTP client: no redirects (a redirect could lead past the address

@@ -263,25 +263,39 @@ async fn two_replicas_deliver_each_webhook_once_and_keep_the_feed_whole() {
 /// What a writer was told: the record and the version its write made.
 type Written = Arc<Mutex<Vec<(String, i64)>>>;
 
-/// One writer: creates activities and patches the shared ones through
-/// replica `me % 2` (the other when that one is down), until `stop`.
-async fn writer(
-    me: usize,
+/// What every writer shares.
+#[derive(Clone)]
+struct Writing {
     client: awc::Client,
     bases: Vec<String>,
     token: String,
+    /// The records every writer patches.
     shared: Vec<String>,
     done: Arc<std::sync::atomic::AtomicUsize>,
     stop: Arc<dyn Fn(usize) -> bool + Send + Sync>,
     on_write: Arc<dyn Fn(usize) + Send + Sync>,
     written: Written,
-) {
+}
+
+/// One writer: creates activities and patches the shared ones through
+/// the replicas in turn, until `stop`.
+async fn writer(me: usize, w: Writing) {
+    let Writing {
+        client,
+        bases,
+        token,
+        shared,
+        done,
+        stop,
+        on_write,
+        written,
+    } = w;
     use std::sync::atomic::Ordering;
     let mut turn = 0usize;
     while !stop(done.load(Ordering::Relaxed)) {
         turn += 1;
         let base = &bases[(me + turn / 50) % 2];
-        let request = if turn % 2 == 0 {
+        let request = if turn.is_multiple_of(2) {
             client
                 .post(format!(
                     "{base}/api/v1/alliances/teda-biomedicine/activities"
@@ -449,19 +463,17 @@ async fn concurrent_writers_and_a_killed_replica_keep_the_feed_whole() {
             ))
         })
         .collect();
-    let writers = join_all((0..16).map(|me| {
-        writer(
-            me,
-            client.clone(),
-            bases.clone(),
-            token.clone(),
-            shared.clone(),
-            done.clone(),
-            stop.clone(),
-            on_write.clone(),
-            written.clone(),
-        )
-    }));
+    let writing = Writing {
+        client: client.clone(),
+        bases: bases.clone(),
+        token: token.clone(),
+        shared,
+        done: done.clone(),
+        stop,
+        on_write,
+        written: written.clone(),
+    };
+    let writers = join_all((0..16).map(|me| writer(me, writing.clone())));
     // Halfway, SIGKILL the second replica (no shutdown of any kind), then
     // start it again on its port.
     let killer = async {
@@ -513,7 +525,11 @@ async fn concurrent_writers_and_a_killed_replica_keep_the_feed_whole() {
             })
             .collect();
         // Every event once, in position order, exactly what is stored.
-        assert_eq!(got.len(), stored.len(), "a follower missed or repeated events");
+        assert_eq!(
+            got.len(),
+            stored.len(),
+            "a follower missed or repeated events"
+        );
         assert!(got == stored, "a follower's feed differs from the table");
         // Each record's versions in the order they were committed.
         let mut last: BTreeMap<&str, i64> = BTreeMap::new();
@@ -527,7 +543,10 @@ async fn concurrent_writers_and_a_killed_replica_keep_the_feed_whole() {
     let written = written.lock().unwrap().clone();
     assert!(written.len() >= writes.min(100));
     for w in &written {
-        assert!(in_feed.contains(w), "{w:?} was answered but is not in the feed");
+        assert!(
+            in_feed.contains(w),
+            "{w:?} was answered but is not in the feed"
+        );
     }
     eprintln!(
         "feed under concurrent writers: {} writes answered in {:.1} s, {} events, both followers whole",
