@@ -25,11 +25,25 @@ fn command(url: &str, args: &[&str]) -> Command {
     cmd
 }
 
+/// A scratch PostgreSQL database with the seed (no demo figures), or
+/// `None` when no PostgreSQL is configured.
+fn seeded_postgres() -> Option<crate::common::ScratchDatabase> {
+    let db = crate::common::scratch_postgres()?;
+    let seeded = command(&db.url, &["seed", "--without-demo-figures"])
+        .status()
+        .unwrap();
+    assert!(seeded.success());
+    Some(db)
+}
+
 /// A replica serving on `port`.
 fn serve(url: &str, port: u16) -> Process {
     let child = command(url, &["serve"])
         .env("ALLIANCE_ADDR", format!("127.0.0.1:{port}"))
         .env("ALLIANCE_WORKERS", "2")
+        // Load, not refusals: the writers of one token go as fast as they can.
+        .env("ALLIANCE_RATE_LIMIT_PER_TOKEN", "1000000000")
+        .env("ALLIANCE_RATE_LIMIT_PER_ADDRESS", "1000000000")
         .spawn()
         .unwrap();
     Process(child)
@@ -104,13 +118,9 @@ async fn feed(client: &awc::Client, base: &str, token: &str) -> Vec<Value> {
 
 #[actix_web::test]
 async fn two_replicas_deliver_each_webhook_once_and_keep_the_feed_whole() {
-    let Some(db) = crate::common::scratch_postgres() else {
+    let Some(db) = seeded_postgres() else {
         return;
     };
-    let seeded = command(&db.url, &["seed", "--without-demo-figures"])
-        .status()
-        .unwrap();
-    assert!(seeded.success());
 
     // The receiver.
     let received: Received = Arc::default();
@@ -389,13 +399,9 @@ async fn follower(
 #[actix_web::test]
 async fn concurrent_writers_and_a_killed_replica_keep_the_feed_whole() {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    let Some(db) = crate::common::scratch_postgres() else {
+    let Some(db) = seeded_postgres() else {
         return;
     };
-    let seeded = command(&db.url, &["seed", "--without-demo-figures"])
-        .status()
-        .unwrap();
-    assert!(seeded.success());
     let client = awc::Client::builder()
         .timeout(Duration::from_secs(30))
         .finish();
