@@ -110,11 +110,9 @@ impl Metrics {
         self.pool_connections
             .with_label_values(&["in_use"])
             .set(i64::from(state.connections - state.idle_connections));
-        // The head a feed reader would see now: positions given first.
-        let sequencer = db.clone();
+        // The head a feed reader would see now.
         let (head, by_status) = db
-            .read(move |c| {
-                sequencer.sequence(c)?;
+            .read_positioned(|c| {
                 Ok((
                     crate::db::changes::head(c)?,
                     crate::db::webhooks::deliveries_by_status(c)?,

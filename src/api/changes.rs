@@ -149,12 +149,8 @@ pub async fn list(
         // is not slept through.
         let committed = db.committed();
         let batch = feed.clone();
-        let sequencer = db.clone();
         let rows = db
-            .read(move |c| {
-                sequencer.sequence(c)?;
-                changes::read(c, &batch)
-            })
+            .read_positioned(move |c| changes::read(c, &batch))
             .await?;
         let left = deadline.saturating_duration_since(Instant::now());
         if !rows.is_empty() || left.is_zero() {

@@ -535,6 +535,21 @@ impl Db {
         result
     }
 
+    /// [`Db::read`] after [`Db::sequence`] on the same connection: what
+    /// reads the feed or its head.
+    pub async fn read_positioned<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let db = self.clone();
+        self.read(move |c| {
+            db.sequence(c)?;
+            f(c)
+        })
+        .await
+    }
+
     /// On SQLite, this process's turn to write (SQLite has one writer;
     /// waiting here is cheaper than on its busy timeout). None on PostgreSQL.
     fn sqlite_turn(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
