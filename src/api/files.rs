@@ -13,6 +13,7 @@ use crate::domain::council::CouncilSeat;
 use crate::domain::membership::Membership;
 use crate::domain::organization::Organization;
 use crate::domain::platform::Platform;
+use crate::domain::posting::Posting;
 use crate::error::{ApiError, FieldError};
 use crate::tabular::{Format, Table};
 
@@ -167,6 +168,52 @@ impl Tabular for Organization {
                 .map(|f| f.name_zh.to_string())
                 .collect::<Vec<_>>()
                 .join("；"),
+        ]
+    }
+}
+
+impl Tabular for Posting {
+    const SHEET: &'static str = "postings";
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("id", "编号"),
+        ("kind", "类型"),
+        ("direction", "供需"),
+        ("organization_slug", "单位标识"),
+        ("organization_name_zh", "单位名称"),
+        ("status", "状态"),
+        ("close_reason", "关闭原因"),
+        ("title_zh", "标题"),
+        ("title_en", "英文标题"),
+        ("majors", "专业"),
+        ("level", "层次"),
+        ("region", "地区"),
+        ("headcount", "人数"),
+        ("opens_on", "开始日期"),
+        ("closes_on", "截止日期"),
+        ("external_ref", "外部编号"),
+        ("published_at", "发布时间"),
+    ];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.clone(),
+            self.kind.to_string(),
+            self.direction.to_string(),
+            self.organization.slug.to_string(),
+            self.organization.name_zh.to_string(),
+            self.status.to_string(),
+            opt(&self.close_reason),
+            self.title_zh.to_string(),
+            opt(&self.title_en),
+            self.majors.join("; "),
+            opt(&self.level),
+            opt(&self.region),
+            num(self.headcount),
+            opt(&self.opens_on),
+            opt(&self.closes_on),
+            opt(&self.external_ref),
+            self.published_at
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default(),
         ]
     }
 }

@@ -22,6 +22,7 @@ pub mod memberships;
 pub mod oauth;
 pub mod organizations;
 pub mod platforms;
+pub mod postings;
 pub mod reports;
 pub mod webhooks;
 
@@ -97,6 +98,7 @@ impl PageQuery {
         (name = "council", description = "The council (理事会): seats, terms, and the council as of a date. People's names are personal information: a viewer token gets them cut to the first character (王*), here, in the annual report and in the change feed"),
         (name = "platforms", description = "Joint labs, training centres, industry colleges and other platforms an alliance runs"),
         (name = "activities", description = "Council meetings, trainings, joint R&D, order-based classes, competitions, exchanges"),
+        (name = "postings", description = "供需对接: enterprises post what they need (talent, research, projects) and colleges what they offer (graduates, research results, training places); the secretariat reviews and publishes; suggested counterparts, matches accepted by both sides and closed with an outcome; the year's supply–demand summary"),
         (name = "kpis", description = "The KPI catalogue: units, direction, and how derived KPIs come from the records"),
         (name = "reports", description = "Yearly KPI targets and actuals, the annual report's workflow (draft → submitted → approved, or returned), and the dashboard"),
         (name = "imports", description = "Spreadsheets (CSV, XLSX) in and out: dry runs, all-or-nothing imports, templates, exports"),
@@ -219,6 +221,25 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(activities::get)
         .service(activities::update)
         .service(activities::delete)
+        .service(postings::list)
+        .service(postings::export)
+        .service(postings::create)
+        .service(postings::get)
+        .service(postings::update)
+        .service(postings::submit)
+        .service(postings::publish)
+        .service(postings::return_posting)
+        .service(postings::close)
+        .service(postings::suggestions)
+        .service(postings::list_matches)
+        .service(postings::create_match)
+        .service(postings::get_match)
+        .service(postings::accept_match)
+        .service(postings::close_match)
+        .service(postings::summary)
+        .service(postings::export_summary)
+        .service(postings::city_summary)
+        .service(postings::export_city_summary)
         .service(imports::import_members)
         .service(imports::member_template)
         .service(imports::import_activities)

@@ -23,6 +23,8 @@ pub enum Action {
     Created,
     Updated,
     Deleted,
+    /// A posting made visible to the alliance's members (`posting.published`).
+    Published,
 }
 
 impl Action {
@@ -31,6 +33,7 @@ impl Action {
             Action::Created => "created",
             Action::Updated => "updated",
             Action::Deleted => "deleted",
+            Action::Published => "published",
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod memberships;
 pub mod organizations;
 pub mod page;
 pub mod platforms;
+pub mod postings;
 pub mod reports;
 pub mod schema;
 pub mod settings;

@@ -329,6 +329,7 @@ diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id))
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(memberships -> organizations (organization_id));
 diesel::joinable!(organization_refs -> organizations (organization_id));
+diesel::joinable!(postings -> organizations (organization_id));
 
 diesel::table! {
     accounts (id) {
@@ -342,6 +343,58 @@ diesel::table! {
         status -> Text,
         secret_hash -> Text,
         secret_rotated_at -> Timestamp,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    postings (id) {
+        id -> Text,
+        alliance_id -> Text,
+        organization_id -> Text,
+        kind -> Text,
+        status -> Text,
+        close_reason -> Nullable<Text>,
+        title_zh -> Text,
+        title_en -> Nullable<Text>,
+        description_zh -> Nullable<Text>,
+        description_en -> Nullable<Text>,
+        majors -> Text,
+        level -> Nullable<Text>,
+        region -> Nullable<Text>,
+        headcount -> Nullable<BigInt>,
+        opens_on -> Nullable<Date>,
+        closes_on -> Nullable<Date>,
+        details -> Text,
+        attachments -> Text,
+        external_ref -> Nullable<Text>,
+        review_comment -> Nullable<Text>,
+        published_at -> Nullable<Timestamp>,
+        search_text -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    posting_matches (id) {
+        id -> Text,
+        alliance_id -> Text,
+        demand_id -> Text,
+        offer_id -> Text,
+        status -> Text,
+        note -> Nullable<Text>,
+        demand_accepted_at -> Nullable<Timestamp>,
+        offer_accepted_at -> Nullable<Timestamp>,
+        closed_on -> Nullable<Date>,
+        close_year -> Nullable<Integer>,
+        students_placed -> Nullable<BigInt>,
+        contract_amount_cny -> Nullable<BigInt>,
+        project_started -> Nullable<Bool>,
+        outcome_note -> Nullable<Text>,
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
@@ -371,4 +424,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     annual_reports,
     kpi_values,
     report_events,
+    postings,
+    posting_matches,
 );

@@ -76,7 +76,9 @@ pub fn alliance_of_record(
     kind: &str,
     id: &str,
 ) -> Result<Option<String>, ApiError> {
-    use crate::db::schema::{activities, council_seats, memberships, platforms};
+    use crate::db::schema::{
+        activities, council_seats, memberships, platforms, posting_matches, postings,
+    };
     Ok(match kind {
         "activities" => activities::table
             .filter(activities::id.eq(id))
@@ -96,6 +98,16 @@ pub fn alliance_of_record(
         "platforms" => platforms::table
             .filter(platforms::id.eq(id))
             .select(platforms::alliance_id)
+            .first(conn)
+            .optional()?,
+        "postings" => postings::table
+            .filter(postings::id.eq(id))
+            .select(postings::alliance_id)
+            .first(conn)
+            .optional()?,
+        "matches" => posting_matches::table
+            .filter(posting_matches::id.eq(id))
+            .select(posting_matches::alliance_id)
             .first(conn)
             .optional()?,
         _ => None,

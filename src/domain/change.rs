@@ -62,6 +62,6 @@ pub fn is_event_type(t: &str) -> bool {
     t.split_once('.').is_some_and(|(resource, action)| {
         (1..=64).contains(&resource.len())
             && resource.chars().all(|c| c.is_ascii_lowercase() || c == '_')
-            && matches!(action, "created" | "updated" | "deleted")
+            && matches!(action, "created" | "updated" | "deleted" | "published")
     })
 }

@@ -75,6 +75,10 @@ pub enum Derivation {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         level: Option<CertificationLevel>,
     },
+    /// The number of matches of a demand and an offer (供需对接) closed in the year.
+    ClosedMatches,
+    /// The students placed by the matches closed in the year.
+    StudentsPlaced,
 }
 
 impl Derivation {
@@ -86,6 +90,7 @@ impl Derivation {
                 ActivityFigure::Persons | ActivityFigure::Students => KpiUnit::Persons,
                 ActivityFigure::Awards => KpiUnit::Count,
             },
+            Derivation::StudentsPlaced => KpiUnit::Persons,
             _ => KpiUnit::Count,
         }
     }

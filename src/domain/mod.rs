@@ -15,6 +15,8 @@ pub mod membership;
 pub mod organization;
 pub mod patch;
 pub mod platform;
+pub mod posting;
+pub mod posting_summary;
 pub mod report;
 pub mod role;
 mod slug;

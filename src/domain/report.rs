@@ -218,6 +218,8 @@ text_enum!(
         Activity = "activity",
         Platform = "platform",
         Organization = "organization",
+        /// A closed match of a demand and an offer (供需对接).
+        PostingMatch = "posting_match",
     }
 );
 

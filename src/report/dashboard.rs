@@ -135,6 +135,8 @@ struct Live {
     activities: HashMap<(String, i32, String), ActivitySums>,
     platforms: Vec<(String, String, NaiveDate, Option<NaiveDate>)>,
     certified: Vec<CertifiedMembership>,
+    /// Matches closed, and the students they placed, by alliance and year.
+    matches: HashMap<(String, i32), (i64, i64)>,
 }
 
 struct CertifiedMembership {
@@ -223,7 +225,23 @@ impl Live {
                 })
             })
             .collect();
+        use crate::db::schema::posting_matches as m;
+        let closed: Vec<(String, Option<i32>, i64, i64)> = m::table
+            .filter(m::close_year.between(from, to))
+            .group_by((m::alliance_id, m::close_year))
+            .select((
+                m::alliance_id,
+                m::close_year,
+                sql::<BigInt>("COUNT(*)"),
+                sql::<BigInt>("CAST(COALESCE(SUM(students_placed), 0) AS BIGINT)"),
+            ))
+            .load(conn)?;
+        let matches = closed
+            .into_iter()
+            .filter_map(|(al, year, n, placed)| Some(((al, year?), (n, placed))))
+            .collect();
         Ok(Live {
+            matches,
             activities,
             platforms: platforms
                 .into_iter()
@@ -294,6 +312,18 @@ impl Live {
                     .collect();
                 organizations = set.iter().map(|s| s.to_string()).collect();
                 set.len() as i64
+            }
+            Derivation::ClosedMatches | Derivation::StudentsPlaced => {
+                let (n, placed) = self
+                    .matches
+                    .get(&(alliance_id.to_owned(), year))
+                    .copied()
+                    .unwrap_or_default();
+                if *d == Derivation::ClosedMatches {
+                    n
+                } else {
+                    placed
+                }
             }
         };
         Cell {

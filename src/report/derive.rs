@@ -56,6 +56,8 @@ pub struct YearRecords {
     activities: Vec<ActivityFacts>,
     platforms: Vec<PlatformFacts>,
     certified: Vec<CertifiedFacts>,
+    /// Matches closed in the year: id, the demand's title, the day, students placed.
+    matches: Vec<(String, String, Option<NaiveDate>, Option<i64>)>,
 }
 
 impl YearRecords {
@@ -117,10 +119,12 @@ impl YearRecords {
             ))
             .distinct()
             .load(conn)?;
+        let matches = crate::db::postings::closed_facts(conn, alliance_id, year)?;
         Ok(YearRecords {
             activities,
             platforms,
             certified,
+            matches,
         })
     }
 
@@ -181,8 +185,29 @@ impl YearRecords {
                     value: Figure(1.0),
                 })
                 .collect(),
+            Derivation::ClosedMatches => self.matched(|_| Some(1)),
+            Derivation::StudentsPlaced => self.matched(|placed| placed),
         };
         (records.iter().map(|r| r.value.0).sum(), records)
+    }
+}
+
+impl YearRecords {
+    /// The year's closed matches, each with what `value` makes of its
+    /// students placed (those it gives no value are not counted).
+    fn matched(&self, value: impl Fn(Option<i64>) -> Option<i64>) -> Vec<Contribution> {
+        self.matches
+            .iter()
+            .filter_map(|(id, title, closed_on, placed)| {
+                Some(Contribution {
+                    record_type: RecordType::PostingMatch,
+                    id: id.clone(),
+                    title: title.clone(),
+                    date: *closed_on,
+                    value: Figure(value(*placed)? as f64),
+                })
+            })
+            .collect()
     }
 }
 

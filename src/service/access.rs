@@ -176,6 +176,12 @@ const EDIT_ORGANIZATION: Access = Access::new(
     [(A, A), (F, F), (A, F), (A, F), (F, F)],
 );
 const SUBSCRIBE: Access = Access::new(Scope::Alliance, [(A, A), (F, F), (A, F), (A, F), (F, F)]);
+/// A posting or a match: the secretariat, or a member token for its own
+/// organisation (the service checks whose the posting is).
+const POST_AS_MEMBER: Access =
+    Access::new(Scope::Alliance, [(A, A), (F, F), (A, F), (A, F), (F, F)]);
+const EDIT_AS_MEMBER: Access =
+    Access::new(Scope::Alliance, [(A, A), (F, F), (A, H), (A, H), (F, F)]);
 const OWN_SUBSCRIPTIONS: Access =
     Access::new(Scope::Owner, [(A, A), (A, A), (A, A), (A, A), (A, A)]);
 const OWN_SUBSCRIPTION: Access =
@@ -242,6 +248,26 @@ pub const TABLE: &[(&str, Access)] = &[
     ("get_activity", READ_RECORD),
     ("update_activity", WRITE_RECORD),
     ("delete_activity", WRITE_RECORD),
+    // 供需对接: postings and matches
+    ("list_postings", READ_ALLIANCE),
+    ("export_postings", READ_ALLIANCE),
+    ("create_posting", POST_AS_MEMBER),
+    ("get_posting", READ_RECORD),
+    ("update_posting", EDIT_AS_MEMBER),
+    ("submit_posting", EDIT_AS_MEMBER),
+    ("publish_posting", WRITE_RECORD),
+    ("return_posting", WRITE_RECORD),
+    ("close_posting", EDIT_AS_MEMBER),
+    ("list_posting_suggestions", READ_RECORD),
+    ("list_matches", READ_ALLIANCE),
+    ("create_match", POST_AS_MEMBER),
+    ("get_match", READ_RECORD),
+    ("accept_match", EDIT_AS_MEMBER),
+    ("close_match", EDIT_AS_MEMBER),
+    ("get_supply_demand_summary", READ_ALLIANCE),
+    ("export_supply_demand_summary", READ_ALLIANCE),
+    ("get_city_supply_demand_summary", ANY_TOKEN),
+    ("export_city_supply_demand_summary", ANY_TOKEN),
     // spreadsheets
     ("member_import_template", ANY_TOKEN),
     ("activity_import_template", ANY_TOKEN),

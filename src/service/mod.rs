@@ -18,6 +18,7 @@ pub mod kpis;
 pub mod memberships;
 pub mod organizations;
 pub mod platforms;
+pub mod postings;
 pub mod reports;
 pub mod scope;
 mod tx;

@@ -25,6 +25,7 @@ mod memberships;
 mod openapi;
 mod operations;
 mod organizations;
+mod postings;
 mod probes;
 mod replicas;
 mod reports;

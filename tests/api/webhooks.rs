@@ -20,17 +20,17 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 /// A local receiver that fails with 500 while `failing` is set.
-struct Receiver {
-    url: String,
-    state: Arc<ReceiverState>,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
+    pub(crate) state: Arc<ReceiverState>,
     server: actix_web::dev::ServerHandle,
 }
 
 #[derive(Default)]
-struct ReceiverState {
+pub(crate) struct ReceiverState {
     failing: AtomicBool,
     failures: AtomicUsize,
-    received: Mutex<Vec<(HeaderMap, Vec<u8>)>>,
+    pub(crate) received: Mutex<Vec<(HeaderMap, Vec<u8>)>>,
     arrived: tokio::sync::Notify,
 }
 
@@ -51,7 +51,7 @@ async fn hook(req: HttpRequest, body: web::Bytes, state: web::Data<ReceiverState
 }
 
 impl Receiver {
-    async fn start(failing: bool) -> Receiver {
+    pub(crate) async fn start(failing: bool) -> Receiver {
         let state = Arc::new(ReceiverState::default());
         state.failing.store(failing, Ordering::SeqCst);
         let data = web::Data::from(state.clone());
@@ -78,7 +78,12 @@ impl Receiver {
 
     /// Waits (up to `limit`) until `done` holds of the receiver's state;
     /// woken by each request, so no fixed sleeps.
-    async fn wait_until(&self, limit: Duration, what: &str, done: impl Fn(&ReceiverState) -> bool) {
+    pub(crate) async fn wait_until(
+        &self,
+        limit: Duration,
+        what: &str,
+        done: impl Fn(&ReceiverState) -> bool,
+    ) {
         let deadline = Instant::now() + limit;
         loop {
             let arrived = self.state.arrived.notified();
@@ -143,7 +148,7 @@ fn verify(secret: &str, headers: &HeaderMap, body: &[u8]) {
 
 /// Fast retries so an outage of a few hundred milliseconds is many
 /// attempts; a short attempt timeout so a crash's lease runs out soon.
-fn fast_retries(config: &mut Config) {
+pub(crate) fn fast_retries(config: &mut Config) {
     config.webhook_allow_private_targets = true;
     config.webhook_retry_base_ms = 50;
     config.webhook_retry_max_ms = 400;

@@ -1,0 +1,2 @@
+DROP TABLE posting_matches;
+DROP TABLE postings;
