@@ -140,6 +140,74 @@ async fn build_fixture(app: &TestApp) -> Fixture {
                 created["id"].as_str().unwrap().to_owned(),
             );
         }
+        // 供需对接: the member's published demand and pending one, a peer
+        // member's two published offers, and an accepted match.
+        let peer = format!("{s}-peer-org");
+        ok(
+            &app.post(
+                "/api/v1/organizations",
+                &admin,
+                &json!({"slug": peer, "kind": "vocational_college", "name_zh": format!("{peer}学院")}),
+            )
+            .await,
+            "peer organization",
+        );
+        ok(
+            &app.post(
+                &format!("{base}/memberships"),
+                &admin,
+                &json!({"organization_id": peer, "joined_on": "2023-01-01"}),
+            )
+            .await,
+            "peer membership",
+        );
+        let postings = [
+            ("posting", org, "talent", true),
+            ("pending", org, "talent", false),
+            ("offer", peer.as_str(), "talent_supply", true),
+            ("spare", peer.as_str(), "talent_supply", true),
+        ];
+        for (kind, by, posting_kind, publish) in postings {
+            let res = app
+                .post(
+                    &format!("{base}/postings"),
+                    &admin,
+                    &json!({"kind": posting_kind, "organization": by, "title_zh": "岗位",
+                            "headcount": 3, "submit": true}),
+                )
+                .await;
+            let id = ok(&res, kind)["id"].as_str().unwrap().to_owned();
+            if publish {
+                let res = app
+                    .post(
+                        &format!("/api/v1/postings/{id}/publish"),
+                        &admin,
+                        &json!({}),
+                    )
+                    .await;
+                ok(&res, "publish");
+            }
+            ids.insert(format!("{kind}.{s}"), id);
+        }
+        let res = app
+            .post(
+                &format!("{base}/matches"),
+                &admin,
+                &json!({"demand_id": ids[&format!("posting.{s}")], "offer_id": ids[&format!("offer.{s}")]}),
+            )
+            .await;
+        let id = ok(&res, "match")["id"].as_str().unwrap().to_owned();
+        for side in ["demand", "offer"] {
+            let res = app
+                .post(
+                    &format!("/api/v1/matches/{id}/accept"),
+                    &admin,
+                    &json!({"side": side}),
+                )
+                .await;
+            ok(&res, "accept");
+        }
+        ids.insert(format!("match.{s}"), id);
         for year in [APPROVED_YEAR, SUBMITTED_YEAR, DRAFT_YEAR] {
             let res = app
                 .put(
@@ -284,6 +352,14 @@ fn path_for(op: &Operation, role: Role, in_scope: bool, fx: &Fixture) -> String 
             ("council-seats", "{id}") => fx.id(&format!("seat.{s}")).to_owned(),
             ("platforms", "{id}") => fx.id(&format!("platform.{s}")).to_owned(),
             ("activities", "{id}") => fx.id(&format!("activity.{s}")).to_owned(),
+            ("postings", "{id}") => match op.id.as_str() {
+                // The steps of a posting under review.
+                "update_posting" | "submit_posting" | "publish_posting" | "return_posting" => {
+                    fx.id(&format!("pending.{s}")).to_owned()
+                }
+                _ => fx.id(&format!("posting.{s}")).to_owned(),
+            },
+            ("matches", "{id}") => fx.id(&format!("match.{s}")).to_owned(),
             ("accounts", "{id}") => fx.id("account").to_owned(),
             ("webhooks", "{id}") => fx.id(&format!("webhook.{owner}")).to_owned(),
             ("deliveries", "{delivery_id}") => fx.id(&format!("delivery.{owner}")).to_owned(),
@@ -362,6 +438,21 @@ fn body_for(
             json(json!({"kind": "exchange", "title": "座谈会", "starts_on": "2025-05-01"}))
         }
         "update_activity" => json(json!({"title": "座谈会（改）"})),
+        "create_posting" => json(json!({"kind": "talent", "organization": org,
+            "title_zh": "新岗位", "headcount": 2})),
+        "update_posting" => json(json!({"headcount": 4})),
+        "publish_posting" => json(json!({})),
+        "submit_posting" => None,
+        "return_posting" => json(json!({"comment": "请补充岗位要求"})),
+        "close_posting" => json(json!({"reason": "withdrawn"})),
+        "create_match" => json(
+            json!({"demand_id": fx.id(&format!("posting.{}", side(in_scope))),
+            "offer_id": fx.id(&format!("spare.{}", side(in_scope)))}),
+        ),
+        "accept_match" => json(json!({"side": "demand"})),
+        "close_match" => {
+            json(json!({"closed_on": "2025-06-01", "outcome": {"students_placed": 3}}))
+        }
         "create_kpi_definition" => json(
             json!({"code": "new_kpi", "name_zh": "新指标", "unit": "persons",
             "direction": "increase", "value_type": "integer"}),
