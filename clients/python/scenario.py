@@ -28,12 +28,25 @@ from alliance_client.api.memberships import create_membership, export_alliance_m
 from alliance_client.api.organizations import create_organization
 from alliance_client.api.reports import approve_annual_report, export_annual_report, submit_annual_report
 from alliance_client.api.operations import healthz
+from alliance_client.api.postings import (
+    accept_match,
+    close_match,
+    create_match,
+    create_posting,
+    export_city_supply_demand_summary,
+    get_city_supply_demand_summary,
+    publish_posting,
+)
 from alliance_client.models import (
     AccountKind,
     AccountWithSecret,
     ActivityFigures,
+    AcceptMatch,
     ActivityKind,
     ChangePage,
+    CloseMatch,
+    CreateMatch,
+    CreatePosting,
     CreateAccount,
     CreateActivity,
     CreateMembership,
@@ -44,9 +57,18 @@ from alliance_client.models import (
     KpiEntry,
     KpiYear,
     KpiYearInput,
+    MatchOutcome,
+    MatchSide,
+    MatchStatus,
     OrganizationKind,
+    Posting,
+    PostingDetails,
+    PostingKind,
+    PostingMatch,
+    PostingStatus,
     Problem,
     Role,
+    SupplyDemandSummary,
 )
 from alliance_client.types import File
 
@@ -180,6 +202,79 @@ members = called(export_alliance_memberships, client=secretariat, id=ALLIANCE, f
 assert members.status_code == 200
 listed = members.content.decode("utf-8-sig")
 assert f"py-xlsx-{tag}" in listed and f"py-csv-{tag}" in listed
+
+# 供需对接: the secretariat posts a demand and an offer for two members,
+# publishes both, matches them, accepts for both sides and closes the match;
+# the city's summary as JSON and as a workbook say the same.
+demand = expect(
+    called(
+        create_posting,
+        client=secretariat,
+        id=ALLIANCE,
+        body=CreatePosting(
+            kind=PostingKind.TALENT,
+            organization="asymchem",
+            title_zh=f"细胞药物研发技术员{tag}",
+            title_en="Cell therapy R&D technicians",
+            majors=["生物制药技术"],
+            headcount=12,
+            details=PostingDetails(positions=["细胞培养技术员"]),
+            submit=True,
+        ),
+    ),
+    201,
+    Posting,
+)
+offer = expect(
+    called(
+        create_posting,
+        client=secretariat,
+        id=ALLIANCE,
+        body=CreatePosting(
+            kind=PostingKind.TALENT_SUPPLY,
+            organization="tianjin-bioengineering-vocational-college",
+            title_zh=f"生物制药技术专业毕业生{tag}",
+            majors=["生物制药技术"],
+            headcount=30,
+            submit=True,
+        ),
+    ),
+    201,
+    Posting,
+)
+for posting in (demand, offer):
+    published = expect(called(publish_posting, client=secretariat, id=posting.id), 200, Posting)
+    assert published.status == PostingStatus.PUBLISHED, published.status
+match = expect(
+    called(create_match, client=secretariat, id=ALLIANCE, body=CreateMatch(demand_id=demand.id, offer_id=offer.id)),
+    201,
+    PostingMatch,
+)
+for side in (MatchSide.DEMAND, MatchSide.OFFER):
+    accepted = expect(called(accept_match, client=secretariat, id=match.id, body=AcceptMatch(side=side)), 200, PostingMatch)
+assert accepted.status == MatchStatus.ACCEPTED, accepted.status
+closed = expect(
+    called(
+        close_match,
+        client=secretariat,
+        id=match.id,
+        body=CloseMatch(closed_on=datetime.date(YEAR, 6, 30), outcome=MatchOutcome(students_placed=12)),
+    ),
+    200,
+    PostingMatch,
+)
+assert closed.status == MatchStatus.CLOSED
+published_year = published.published_at.astimezone(datetime.timezone(datetime.timedelta(hours=8))).year
+summary = expect(called(get_city_supply_demand_summary, client=viewer, year=published_year), 200, SupplyDemandSummary)
+assert summary.totals.demands >= 1 and summary.totals.offers >= 1, summary.totals
+book = called(export_city_supply_demand_summary, client=viewer, year=published_year, format_=FileFormat.XLSX)
+assert book.status_code == 200, book.content[:300]
+sheets = openpyxl.load_workbook(io.BytesIO(book.content))
+in_book = {row[0]: row[1] for row in sheets["totals"].iter_rows(min_row=2, values_only=True)}
+in_json = summary.totals.to_dict()
+for key, value in in_json.items():
+    assert in_book[key] == value, (key, in_book[key], value)
+assert in_book["year"] == published_year
 
 # The year's KPIs with If-Match, submitted, approved.
 year = called(get_kpi_year, client=secretariat, id=ALLIANCE, year=YEAR)

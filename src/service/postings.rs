@@ -655,6 +655,16 @@ pub fn close_match(
     pre: &Precondition,
 ) -> Result<PostingMatch, ApiError> {
     let before = match_to_change(tx, id, "close_match")?;
+    if body.closed_on > tianjin_today() {
+        return Err(ApiError::invalid(
+            "closed_on",
+            "in_the_future",
+            format!(
+                "closed_on ({}) is after today; close a match once it has come to something",
+                body.closed_on
+            ),
+        ));
+    }
     if before.status != MatchStatus::Accepted {
         return Err(ApiError::Conflict {
             detail: format!(

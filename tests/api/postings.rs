@@ -263,6 +263,15 @@ async fn a_demand_meets_a_supply_and_places_students(engine: Engine) {
         "accept offer",
     );
     assert_eq!(both["status"], "accepted");
+    let future = app
+        .post(
+            &format!("/api/v1/matches/{match_id}/close"),
+            &enterprise,
+            &json!({"closed_on": tianjin_today() + chrono::Duration::days(1), "outcome": {"students_placed": 12}}),
+        )
+        .await;
+    future.problem(422);
+    assert_eq!(future.field_errors()[0].0, "closed_on", "{}", future.text());
     let before = actual(&app, year, "students_placed_by_matching").await;
     let closed = ok(
         &app.post(
