@@ -124,7 +124,7 @@ pub async fn update(
     operation_id = "rotate_account_secret",
     tag = "accounts",
     params(("id" = String, Path, description = ACCOUNT_ID)),
-    request_body(content = Option<SecretRotation>, description = "Optional: no body, an empty one, `{}` and `null` are the same"),
+    request_body(content = Option<SecretRotation>, description = "Optional: no body, an empty one and `{}` are the same"),
     responses((status = 200, description = "The account with its new secret", body = AccountWithSecret, headers(("ETag" = String))))
 )]
 #[post("/accounts/{id}/secret")]

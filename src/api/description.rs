@@ -315,7 +315,8 @@ fn add_headers(path: &str, op: &mut Value) {
 
 /// A nullable JSON body is an optional one: `required: false` and the
 /// object's own schema (generators then send no body when none is given;
-/// the service reads no body, an empty one and `null` alike).
+/// the service reads no body and an empty one alike, and refuses `null`,
+/// which the object's schema does not allow).
 fn optional_body(op: &mut Value) {
     let Some(schema) = op.pointer_mut("/requestBody/content/application~1json/schema") else {
         return;

@@ -101,8 +101,9 @@ fn json_bytes(
 }
 
 /// A JSON body that may be left out: no body at all (whatever the
-/// `Content-Type`), an empty one, or `null` reads as `T::default()`; any
-/// other body is read as [`ApiJson`] reads it.
+/// `Content-Type`) or an empty one reads as `T::default()`; any other body
+/// is read as [`ApiJson`] reads it, so `null`, which the description's
+/// object schema does not allow, is refused.
 pub struct OptionalJson<T>(pub T);
 
 impl<T: DeserializeOwned + Validate + Default + 'static> FromRequest for OptionalJson<T> {
@@ -123,7 +124,7 @@ impl<T: DeserializeOwned + Validate + Default + 'static> FromRequest for Optiona
         Box::pin(async move {
             let body = body.await?;
             let text = body.trim_ascii();
-            if text.is_empty() || text == b"null" {
+            if text.is_empty() {
                 return Ok(OptionalJson(T::default()));
             }
             parse_json(&body).map(OptionalJson)

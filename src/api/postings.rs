@@ -19,7 +19,6 @@ use crate::domain::posting::{
     PostingMatch, PostingPatch, PostingReview, PostingStatus, Suggestion,
 };
 use crate::domain::posting_summary::{SummaryLine, SupplyDemandSummary};
-use crate::domain::report::YEARS;
 use crate::error::{ApiError, FieldError};
 use crate::service::Precondition;
 use crate::service::postings as service;
@@ -483,16 +482,10 @@ pub async fn close_match(
     Ok(changed(&m))
 }
 
+/// A year in the path (400 outside 2000-2100, as for reports).
 fn year_of(year: i32) -> Result<i32, ApiError> {
-    if YEARS.contains(&year) {
-        Ok(year)
-    } else {
-        Err(ApiError::invalid(
-            "year",
-            "out_of_range",
-            "a year from 2000 to 2100",
-        ))
-    }
+    crate::service::reports::check_year(year)?;
+    Ok(year)
 }
 
 /// An alliance's supply–demand summary of a year: the postings published

@@ -220,7 +220,7 @@ macro_rules! workflow_step {
                 ("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"),
                 ("year" = i32, Path, description = YEAR, minimum = 2000, maximum = 2100, example = 2025),
             ),
-            request_body(content = Option<ReportActionInput>, description = "Optional: no body, an empty one, `{}` and `null` all mean no comment. `comment` is required to return or reopen"),
+            request_body(content = Option<ReportActionInput>, description = "Optional: no body, an empty one and `{}` all mean no comment. `comment` is required to return or reopen"),
             responses((status = 200, description = "The report after the step", body = AnnualReport, headers(("ETag" = String))))
         )]
         #[post($path)]

@@ -388,7 +388,7 @@ fn into_matches(
             Ok(PostingMatch {
                 demand: posting(&r.demand_id)?,
                 offer: posting(&r.offer_id)?,
-                outcome: (status == MatchStatus::Closed).then(|| MatchOutcome {
+                outcome: (status == MatchStatus::Closed).then_some(MatchOutcome {
                     students_placed: r.students_placed,
                     contract_amount_cny: r.contract_amount_cny,
                     project_started: r.project_started,
@@ -475,13 +475,22 @@ pub fn closed_in(
     into_matches(conn, rows)
 }
 
-/// What derived KPIs read of the matches an alliance closed in a year:
-/// id, the demand's title, the day it closed, students placed.
+/// What derived KPIs read of a match closed in the year.
+#[derive(Queryable)]
+pub struct ClosedMatchFacts {
+    pub id: String,
+    /// The demand's title.
+    pub title: String,
+    pub closed_on: Option<NaiveDate>,
+    pub students_placed: Option<i64>,
+}
+
+/// The matches an alliance closed in a year, for derived KPIs.
 pub fn closed_facts(
     conn: &mut AnyConnection,
     alliance_id: &str,
     year: i32,
-) -> Result<Vec<(String, String, Option<NaiveDate>, Option<i64>)>, ApiError> {
+) -> Result<Vec<ClosedMatchFacts>, ApiError> {
     Ok(posting_matches::table
         .inner_join(postings::table.on(postings::id.eq(posting_matches::demand_id)))
         .filter(posting_matches::alliance_id.eq(alliance_id))

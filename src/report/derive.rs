@@ -56,8 +56,7 @@ pub struct YearRecords {
     activities: Vec<ActivityFacts>,
     platforms: Vec<PlatformFacts>,
     certified: Vec<CertifiedFacts>,
-    /// Matches closed in the year: id, the demand's title, the day, students placed.
-    matches: Vec<(String, String, Option<NaiveDate>, Option<i64>)>,
+    matches: Vec<crate::db::postings::ClosedMatchFacts>,
 }
 
 impl YearRecords {
@@ -198,13 +197,13 @@ impl YearRecords {
     fn matched(&self, value: impl Fn(Option<i64>) -> Option<i64>) -> Vec<Contribution> {
         self.matches
             .iter()
-            .filter_map(|(id, title, closed_on, placed)| {
+            .filter_map(|m| {
                 Some(Contribution {
                     record_type: RecordType::PostingMatch,
-                    id: id.clone(),
-                    title: title.clone(),
-                    date: *closed_on,
-                    value: Figure(value(*placed)? as f64),
+                    id: m.id.clone(),
+                    title: m.title.clone(),
+                    date: m.closed_on,
+                    value: Figure(value(m.students_placed)? as f64),
                 })
             })
             .collect()
