@@ -12,6 +12,11 @@ const TEXT = {
     source: "数据来源", none: "（无）", mean_attainment: "平均完成率", lang: "English",
     approved: "已审核", draft: "草稿", submitted: "审核中", returned: "已退回",
     bad_token: "令牌无效或已过期。", loaded: "已更新",
+    supply_demand: "供需对接",
+    sd: {
+      demands: "发布需求", offers: "发布供给", demand_headcount: "需求人数", offer_headcount: "供给人数",
+      demands_filled: "已满足需求", fill_rate: "满足率", matches_closed: "对接成功", students_placed: "对接就业学生",
+    },
     units: { person_times: "人次", persons: "人", count: "个", cny10k: "万元", percent: "%" },
     kinds: {
       enterprise: "企业", university: "本科院校", vocational_college: "高职院校",
@@ -33,6 +38,11 @@ const TEXT = {
     source: "Source", none: "(none)", mean_attainment: "Mean attainment", lang: "中文",
     approved: "approved", draft: "draft", submitted: "submitted", returned: "returned",
     bad_token: "The token is not valid or has expired.", loaded: "Updated",
+    supply_demand: "Supply and demand",
+    sd: {
+      demands: "Demands published", offers: "Offers published", demand_headcount: "People asked for", offer_headcount: "People offered",
+      demands_filled: "Demands filled", fill_rate: "Fill rate", matches_closed: "Matches closed", students_placed: "Students placed",
+    },
     units: { person_times: "person-times", persons: "persons", count: "count", cny10k: "CNY 10k", percent: "%" },
     kinds: {},
   },
@@ -132,7 +142,8 @@ async function load() {
   }
   $("login").hidden = true;
   $("board").hidden = false;
-  const years = [...new Set(state.board.rows.map((r) => r.year))].sort((a, b) => b - a);
+  // This year too: its postings and matches count before any KPI is entered.
+  const years = [...new Set([...state.board.rows.map((r) => r.year), new Date().getFullYear()])].sort((a, b) => b - a);
   const approved = state.board.rows.filter((r) => r.status === "approved").map((r) => r.year);
   const initial = approved.length ? Math.max(...approved) : years[0];
   fill($("year"), years.map((y) => [y, y]), initial);
@@ -263,11 +274,13 @@ function renderTrend(alliance) {
 }
 
 async function renderRecords(alliance, year) {
-  const [members, report, platforms] = await Promise.all([
+  const [members, report, platforms, supply] = await Promise.all([
     allPages(`/api/v1/alliances/${alliance.id}/memberships?status=active`),
     api(`/api/v1/alliances/${alliance.id}/reports/${year}`),
     allPages(`/api/v1/alliances/${alliance.id}/platforms`),
+    api(`/api/v1/alliances/${alliance.id}/supply-demand/${year}`),
   ]);
+  renderSupplyDemand(supply.totals);
   const count = (items) => Object.entries(items.reduce((m, k) => ({ ...m, [k]: (m[k] || 0) + 1 }), {}));
   chart("members-chart").setOption({
     tooltip: { trigger: "item" },
@@ -287,6 +300,22 @@ async function renderRecords(alliance, year) {
   bars("activities-chart", report.activities.map((a) => [a.kind, a.count]));
   // Every platform the alliance has recorded, planned ones included.
   bars("platforms-chart", count(platforms.map((p) => p.kind)));
+}
+
+// The year's 供需对接 figures of the alliance, as the summary gives them.
+function renderSupplyDemand(totals) {
+  const body = $("supply-demand").querySelector("tbody");
+  body.innerHTML = "";
+  for (const [field, label] of Object.entries(t("sd"))) {
+    const tr = document.createElement("tr");
+    const name = document.createElement("th");
+    name.textContent = label;
+    const value = document.createElement("td");
+    value.dataset.field = field;
+    value.textContent = field === "fill_rate" ? pct(totals[field]) : totals[field];
+    tr.append(name, value);
+    body.appendChild(tr);
+  }
 }
 
 start();

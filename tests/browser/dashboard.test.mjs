@@ -48,6 +48,28 @@ try {
   const totals = board.totals.filter((t) => t.year === year);
   assert.ok(totals.length >= 8, `the demo has figures for ${year}`);
 
+  // 供需对接 this year: a demand and an offer in teda, published.
+  const admin = execFileSync(bin, ["token", "--role", "admin"], { env }).toString().trim();
+  const send = async (method, path, body) => {
+    const res = await fetch(`${base}${path}`, {
+      method, body: body && JSON.stringify(body),
+      headers: { Authorization: `Bearer ${admin}`, "Content-Type": "application/json" },
+    });
+    const text = await res.text();
+    assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
+    return JSON.parse(text);
+  };
+  for (const posting of [
+    { kind: "talent", organization: "asymchem", title_zh: "细胞药物研发技术员", headcount: 12, submit: true },
+    { kind: "talent_supply", organization: "tianjin-bioengineering-vocational-college", title_zh: "生物制药技术专业毕业生", headcount: 30, submit: true },
+  ]) {
+    const created = await send("POST", "/api/v1/alliances/teda-biomedicine/postings", posting);
+    await send("POST", `/api/v1/postings/${created.id}/publish`, {});
+  }
+  const teda = await send("GET", "/api/v1/alliances/teda-biomedicine");
+  const supply = await send("GET", `/api/v1/alliances/teda-biomedicine/supply-demand/${now}`);
+  assert.equal(supply.totals.demands, 1);
+
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu"],
@@ -94,6 +116,17 @@ try {
   await page.screenshot({ path: join(shots, "dashboard-zh.png"), fullPage: true });
   assert.equal(await text("h1"), "产教联合体年度指标看板");
 
+  // The 供需对接 panel: this year's figures of teda, as the API gives them.
+  await page.selectOption("#alliance", teda.id);
+  await page.selectOption("#year", String(now));
+  await page.locator('#supply-demand td[data-field="offers"]').getByText("1", { exact: true }).waitFor();
+  for (const field of ["demands", "offers", "demand_headcount", "offer_headcount", "matches_closed"]) {
+    assert.equal(await text(`#supply-demand td[data-field="${field}"]`), String(supply.totals[field]), `supply-demand ${field}`);
+  }
+  await page.locator("section:has(#supply-demand)").screenshot({ path: join(shots, "dashboard-supply-demand.png") });
+  await page.selectOption("#year", String(year));
+  await page.selectOption("#alliance", alliance);
+
   await page.click("#lang");
   assert.equal(await text("h1"), "Industry–Education Alliance KPI Dashboard");
   assert.equal(await text("#overview thead th:nth-child(3)"), "Target");
@@ -102,7 +135,7 @@ try {
   await page.waitForTimeout(500);
   await page.screenshot({ path: join(shots, "dashboard-en.png"), fullPage: true });
   assert.deepEqual(errors, [], "no script errors");
-  console.log(`dashboard: ${totals.length} KPI totals for ${year} match the API; screenshots in ${shots}/dashboard-{zh,en}.png`);
+  console.log(`dashboard: ${totals.length} KPI totals for ${year} match the API, and the supply-demand panel; screenshots in ${shots}/dashboard-{zh,en,supply-demand}.png`);
 } finally {
   if (browser) await browser.close();
   server.kill("SIGTERM");
