@@ -149,6 +149,11 @@ pub struct Config {
     /// the API then needs a token of one's own.
     #[arg(long, env = "ALLIANCE_PUBLIC_DASHBOARD", default_value_t = false, action = clap::ArgAction::Set)]
     pub public_dashboard: bool,
+    /// Let anyone read the published postings their posters opened to the
+    /// public (`public: true`) at `GET /api/v1/public/postings`. Off by
+    /// default: the listing then answers 404.
+    #[arg(long, env = "ALLIANCE_PUBLIC_POSTINGS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub public_postings: bool,
 }
 
 /// Two connections per core: on 2 cores, 4 gave 16-17k requests/s where 8
@@ -199,6 +204,7 @@ impl Config {
             webhook_timeout_secs: 10,
             log_format: LogFormat::Text,
             public_dashboard: false,
+            public_postings: false,
         }
     }
 

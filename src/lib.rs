@@ -49,6 +49,7 @@ pub struct Service {
     /// Whether the webhook worker runs (`/readyz`).
     pub worker_status: sync::WorkerStatus,
     pub public_dashboard: dashboard::PublicDashboard,
+    pub public_postings: api::postings::PublicPostings,
     pub token_lifetime: api::accounts::TokenLifetime,
     /// Web origins allowed to call the API from a browser.
     pub cors_origins: Vec<String>,
@@ -89,6 +90,7 @@ impl Service {
         Ok(Service {
             metrics,
             public_dashboard: dashboard::PublicDashboard(config.public_dashboard),
+            public_postings: api::postings::PublicPostings(config.public_postings),
             throttle: auth::throttle::Throttle::new(config.rate_limits()),
             failed_secrets: web::Data::new(Default::default()),
             shutdown: shutdown::Shutdown::default(),
@@ -315,6 +317,7 @@ pub fn app(
         .app_data(web::Data::new(service.metrics.clone()))
         .app_data(web::Data::new(service.worker_status.clone()))
         .app_data(web::Data::new(service.public_dashboard))
+        .app_data(web::Data::new(service.public_postings))
         .app_data(service.keys)
         .app_data(web::Data::new(service.body_limit))
         .app_data(web::Data::new(service.import_limit))

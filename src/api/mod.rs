@@ -221,6 +221,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(activities::get)
         .service(activities::update)
         .service(activities::delete)
+        .service(postings::public_list)
         .service(postings::list)
         .service(postings::export)
         .service(postings::create)

@@ -16,7 +16,7 @@ use crate::db::page::PageRequest;
 use crate::db::postings::PostingFilter;
 use crate::domain::posting::{
     AcceptMatch, CloseMatch, ClosePosting, NewMatch, NewPosting, Posting, PostingKind,
-    PostingMatch, PostingPatch, PostingReview, PostingStatus, Suggestion,
+    PostingMatch, PostingPatch, PostingReview, PostingStatus, PublicPosting, Suggestion,
 };
 use crate::domain::posting_summary::{SummaryLine, SupplyDemandSummary};
 use crate::error::{ApiError, FieldError};
@@ -93,6 +93,73 @@ fn with_organization(
         });
     }
     Ok(filter)
+}
+
+/// Whether the operator opened the public listing (`ALLIANCE_PUBLIC_POSTINGS`).
+#[derive(Debug, Clone, Copy)]
+pub struct PublicPostings(pub bool);
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PublicQuery {
+    /// Only this alliance's (id or slug).
+    #[param(example = "teda-biomedicine")]
+    pub alliance: Option<String>,
+    pub kind: Option<PostingKind>,
+    /// Text the titles, descriptions, majors or positions contain (1–100 characters).
+    #[param(example = "细胞药物", min_length = 1, max_length = 100)]
+    pub q: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200, example = 50)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(pattern = "^([0-9a-f]{2}){0,64}$")]
+    pub cursor: Option<String>,
+}
+
+/// The public listing: every alliance's published postings that their
+/// posters opened to the public (`public: true`), without a token. It shows
+/// what was posted, not the poster's own reference, the attachments or the
+/// review; it is off (404) unless the operator sets
+/// `ALLIANCE_PUBLIC_POSTINGS=true`.
+#[utoipa::path(
+    operation_id = "list_public_postings",
+    tag = "postings",
+    params(PublicQuery),
+    responses((status = 200, description = "A page", body = List<PublicPosting>))
+)]
+#[get("/public/postings")]
+pub async fn public_list(
+    db: web::Data<Db>,
+    open: web::Data<PublicPostings>,
+    query: ApiQuery<PublicQuery>,
+) -> Result<HttpResponse, ApiError> {
+    if !open.0 {
+        return Err(ApiError::NotFound(
+            "the public listing of postings is not open here".into(),
+        ));
+    }
+    let q = query.0;
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let text = q.q.as_deref().map(str::trim).map(str::to_owned);
+    if text
+        .as_deref()
+        .is_some_and(|t| t.is_empty() || t.chars().count() > 100)
+    {
+        return Err(ApiError::BadRequest {
+            detail: "query parameter `q`: 1-100 characters".into(),
+            errors: vec![FieldError::new("q", "invalid", "1-100 characters")],
+        });
+    }
+    let page = db
+        .read(move |c| {
+            service::public_list(c, q.alliance.as_deref(), q.kind, text.as_deref(), &page)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "public, max-age=60"))
+        .json(List::from(page)))
 }
 
 /// Lists and searches an alliance's postings. A member token sees the

@@ -34,6 +34,7 @@ struct PostingRow {
     details: String,
     attachments: String,
     external_ref: Option<String>,
+    public: bool,
     review_comment: Option<String>,
     published_at: Option<NaiveDateTime>,
     search_text: String,
@@ -67,6 +68,7 @@ fn to_row(p: &Posting) -> Result<PostingRow, ApiError> {
         details: json(&p.details)?,
         attachments: json(&p.attachments)?,
         external_ref: p.external_ref.clone(),
+        public: p.public,
         review_comment: p.review_comment.clone(),
         published_at: p.published_at.map(|t| t.naive_utc()),
         search_text: p.search_text(),
@@ -120,6 +122,7 @@ fn into_resources(
                 opens_on: r.opens_on,
                 closes_on: r.closes_on,
                 external_ref: r.external_ref,
+                public: r.public,
                 review_comment: r.review_comment,
                 published_at: r.published_at.map(utc),
                 version: r.version,
@@ -223,6 +226,47 @@ pub fn list(
             ),
             other => query.filter(postings::status.eq(other.as_str())),
         };
+    }
+    let page = page.finish(query.load(conn)?, |r| &r.id);
+    Ok(Page {
+        items: into_resources(conn, page.items)?,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// The published postings opened to the public, of every alliance (or
+/// one), not past their close date on `today`, oldest first.
+pub fn public_list(
+    conn: &mut AnyConnection,
+    alliance_id: Option<&str>,
+    kind: Option<PostingKind>,
+    q: Option<&str>,
+    today: NaiveDate,
+    page: &PageRequest,
+) -> Result<Page<Posting>, ApiError> {
+    let mut query = postings::table
+        .filter(postings::public.eq(true))
+        .filter(postings::status.eq(PostingStatus::Published.as_str()))
+        .filter(
+            postings::closes_on
+                .is_null()
+                .or(postings::closes_on.ge(today)),
+        )
+        .select(PostingRow::as_select())
+        .order(postings::id.asc())
+        .limit(page.limit + 1)
+        .into_boxed::<Backend>();
+    if let Some(after) = &page.after {
+        query = query.filter(postings::id.gt(after.clone()));
+    }
+    if let Some(id) = alliance_id {
+        query = query.filter(postings::alliance_id.eq(id.to_owned()));
+    }
+    if let Some(kind) = kind {
+        query = query.filter(postings::kind.eq(kind.as_str()));
+    }
+    if let Some(q) = q {
+        query = query.filter(postings::search_text.like(containing(q)).escape('\\'));
     }
     let page = page.finish(query.load(conn)?, |r| &r.id);
     Ok(Page {

@@ -370,6 +370,7 @@ diesel::table! {
         details -> Text,
         attachments -> Text,
         external_ref -> Nullable<Text>,
+        public -> Bool,
         review_comment -> Nullable<Text>,
         published_at -> Nullable<Timestamp>,
         search_text -> Text,

@@ -231,6 +231,9 @@ pub struct Posting {
     /// systems that sync their postings.
     #[schema(example = "HR-2025-017")]
     pub external_ref: Option<String>,
+    /// Listed publicly (`GET /public/postings`) while published, where the
+    /// operator opens that listing.
+    pub public: bool,
     /// What the secretariat said when it last published or returned it.
     pub review_comment: Option<String>,
     pub published_at: Option<DateTime<Utc>>,
@@ -298,6 +301,9 @@ pub struct NewPosting {
     pub attachments: Vec<Url>,
     #[validate(length(min = 1, max = 100))]
     pub external_ref: Option<String>,
+    /// List it publicly once published (default `false`: members only).
+    #[serde(default)]
+    pub public: bool,
     /// Send it to the secretariat's review at once (`pending_review`)
     /// instead of keeping a draft.
     #[serde(default)]
@@ -358,6 +364,60 @@ pub struct PostingPatch {
     #[validate(length(min = 1, max = 100))]
     #[schema(value_type = Option<String>)]
     pub external_ref: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::domain::patch::present")]
+    #[schema(nullable = false)]
+    pub public: Option<bool>,
+}
+
+/// A published posting as the public listing shows it: what was posted,
+/// not who reviewed it, the poster's own reference or the attachments.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicPosting {
+    pub id: String,
+    /// The alliance (slug).
+    #[schema(example = "teda-biomedicine")]
+    pub alliance: String,
+    pub kind: PostingKind,
+    pub direction: PostingDirection,
+    pub organization: OrganizationSummary,
+    #[schema(value_type = String, example = "细胞药物研发技术员")]
+    pub title_zh: Name,
+    #[schema(value_type = Option<String>, example = "Cell therapy R&D technicians")]
+    pub title_en: Option<Name>,
+    pub description_zh: Option<String>,
+    pub description_en: Option<String>,
+    pub majors: Vec<String>,
+    pub level: Option<EducationLevel>,
+    pub region: Option<String>,
+    pub headcount: Option<i64>,
+    pub opens_on: Option<NaiveDate>,
+    pub closes_on: Option<NaiveDate>,
+    pub details: PostingDetails,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+impl PublicPosting {
+    pub fn of(p: Posting, alliance: String) -> Self {
+        PublicPosting {
+            id: p.id,
+            alliance,
+            kind: p.kind,
+            direction: p.direction,
+            organization: p.organization,
+            title_zh: p.title_zh,
+            title_en: p.title_en,
+            description_zh: p.description_zh,
+            description_en: p.description_en,
+            majors: p.majors,
+            level: p.level,
+            region: p.region,
+            headcount: p.headcount,
+            opens_on: p.opens_on,
+            closes_on: p.closes_on,
+            details: p.details,
+            published_at: p.published_at,
+        }
+    }
 }
 
 /// The secretariat's word on a posting under review.

@@ -249,6 +249,7 @@ pub const TABLE: &[(&str, Access)] = &[
     ("update_activity", WRITE_RECORD),
     ("delete_activity", WRITE_RECORD),
     // 供需对接: postings and matches
+    ("list_public_postings", PUBLIC),
     ("list_postings", READ_ALLIANCE),
     ("export_postings", READ_ALLIANCE),
     ("create_posting", POST_AS_MEMBER),

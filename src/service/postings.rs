@@ -24,10 +24,10 @@ use crate::domain::organization::OrganizationSummary;
 use crate::domain::posting::{
     AcceptMatch, CloseMatch, ClosePosting, CloseReason, MatchSide, MatchStatus, NewMatch,
     NewPosting, Posting, PostingDirection, PostingMatch, PostingPatch, PostingRef, PostingReview,
-    PostingStatus, Suggestion, check, suggestion,
+    PostingStatus, PublicPosting, Suggestion, check, suggestion,
 };
 use crate::domain::posting_summary::{SupplyDemandSummary, summarize};
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 
 /// Whether a member token speaks for this organisation.
 fn speaks_for(caller: &Principal, org: &OrganizationSummary) -> bool {
@@ -140,6 +140,7 @@ pub fn create(tx: &mut Tx<'_>, alliance_key: &str, new: NewPosting) -> Result<Po
         details: new.details,
         attachments: new.attachments,
         external_ref: new.external_ref,
+        public: new.public,
         review_comment: None,
         published_at: None,
         version: 1,
@@ -181,6 +182,49 @@ pub fn list(
     let today = tianjin_today();
     filter.today = Some(today);
     Ok(postings::list(conn, alliance_id, &filter, page)?.map(|p| p.as_of(today)))
+}
+
+/// The public listing: published postings whose posters opened them to
+/// the public, of every alliance or of one (id or slug; unknown: 400).
+pub fn public_list(
+    conn: &mut AnyConnection,
+    alliance: Option<&str>,
+    kind: Option<crate::domain::posting::PostingKind>,
+    q: Option<&str>,
+    page: &PageRequest,
+) -> Result<Page<PublicPosting>, ApiError> {
+    let only = match alliance {
+        Some(key) => match alliances::find(conn, key) {
+            Ok(a) => Some(a.id),
+            Err(ApiError::NotFound(_)) => {
+                return Err(ApiError::BadRequest {
+                    detail: format!("there is no alliance `{key}`"),
+                    errors: vec![FieldError::new(
+                        "alliance",
+                        "unknown",
+                        "an alliance id or slug",
+                    )],
+                });
+            }
+            Err(e) => return Err(e),
+        },
+        None => None,
+    };
+    let found = postings::public_list(conn, only.as_deref(), kind, q, tianjin_today(), page)?;
+    let mut slugs: std::collections::HashMap<String, String> = Default::default();
+    let mut items = Vec::with_capacity(found.items.len());
+    for p in found.items {
+        if !slugs.contains_key(&p.alliance_id) {
+            let slug = alliances::find(conn, &p.alliance_id)?.slug.to_string();
+            slugs.insert(p.alliance_id.clone(), slug);
+        }
+        let slug = slugs[&p.alliance_id].clone();
+        items.push(PublicPosting::of(p, slug));
+    }
+    Ok(Page {
+        items,
+        next_cursor: found.next_cursor,
+    })
 }
 
 /// A posting the caller is about to change: authorised for `operation`,
@@ -256,6 +300,9 @@ pub fn update(
         }
         if let Some(v) = patch.external_ref {
             after.external_ref = v;
+        }
+        if let Some(v) = patch.public {
+            after.public = v;
         }
         // What the members read was reviewed: a member's change is reviewed again.
         let changed = !super::unchanged(&before, after);

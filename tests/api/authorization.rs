@@ -280,6 +280,7 @@ async fn build_fixture(app: &TestApp) -> Fixture {
 fn settings(c: &mut alliance_api::config::Config) {
     c.webhook_worker = false;
     c.public_dashboard = true;
+    c.public_postings = true;
 }
 
 /// The fixture's records, made once through the API and kept as a

@@ -592,7 +592,93 @@ async fn only_the_poster_and_its_alliance_touch_a_posting(engine: Engine) {
     assert_eq!(stored_status(&app, &id), "published");
 }
 
+async fn the_public_listing_shows_what_posters_opened(engine: Engine) {
+    let Some(mut app) = TestApp::spawn_with(engine, |c| c.public_postings = true).await else {
+        return;
+    };
+    app.seed().await;
+    let secretariat = app.token_for(Role::Secretariat, &[TEDA], None);
+    let mut ids = vec![];
+    for (title, public, publish) in [
+        ("公开岗位", true, true),
+        ("仅成员可见", false, true),
+        ("待审公开", true, false),
+    ] {
+        let p = created(
+            &app.post(
+                &format!("/api/v1/alliances/{TEDA}/postings"),
+                &secretariat,
+                &json!({"kind": "talent", "organization": ENTERPRISE, "title_zh": title,
+                        "headcount": 2, "public": public, "external_ref": format!("HR-{title}"),
+                        "submit": true}),
+            )
+            .await,
+            title,
+        );
+        let id = p["id"].as_str().unwrap().to_owned();
+        if publish {
+            ok(
+                &app.post(
+                    &format!("/api/v1/postings/{id}/publish"),
+                    &secretariat,
+                    &json!({"comment": "内部意见"}),
+                )
+                .await,
+                "publish",
+            );
+        }
+        ids.push(id);
+    }
+    let res = app
+        .send(app.client.get(app.url("/api/v1/public/postings")), None)
+        .await;
+    let listed = ok(&res, "public listing");
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{listed}");
+    assert_eq!(items[0]["id"], ids[0].as_str());
+    assert_eq!(items[0]["alliance"], TEDA);
+    let text = res.text();
+    for private in ["HR-", "内部意见", "external_ref", "review_comment"] {
+        assert!(
+            !text.contains(private),
+            "the public listing shows {private}: {text}"
+        );
+    }
+    let filtered = app
+        .send(
+            app.client
+                .get(app.url("/api/v1/public/postings?alliance=tjftz-offshore-equipment")),
+            None,
+        )
+        .await;
+    assert_eq!(ok(&filtered, "other alliance")["items"], json!([]));
+    app.send(
+        app.client
+            .get(app.url("/api/v1/public/postings?alliance=nowhere")),
+        None,
+    )
+    .await
+    .problem(400);
+}
+
+async fn the_public_listing_is_off_by_default(app: TestApp) {
+    app.send(app.client.get(app.url("/api/v1/public/postings")), None)
+        .await
+        .problem(404);
+}
+
 mod sqlite {
+    #[actix_web::test]
+    async fn the_public_listing_shows_what_posters_opened() {
+        super::the_public_listing_shows_what_posters_opened(super::Engine::Sqlite).await
+    }
+    #[actix_web::test]
+    async fn the_public_listing_is_off_by_default() {
+        let app = crate::common::TestApp::spawn(super::Engine::Sqlite)
+            .await
+            .unwrap();
+        super::the_public_listing_is_off_by_default(app).await
+    }
     #[actix_web::test]
     async fn a_demand_meets_a_supply_and_places_students() {
         super::a_demand_meets_a_supply_and_places_students(super::Engine::Sqlite).await
@@ -608,6 +694,10 @@ mod sqlite {
 }
 
 mod postgres {
+    #[actix_web::test]
+    async fn the_public_listing_shows_what_posters_opened() {
+        super::the_public_listing_shows_what_posters_opened(super::Engine::Postgres).await
+    }
     #[actix_web::test]
     async fn a_demand_meets_a_supply_and_places_students() {
         super::a_demand_meets_a_supply_and_places_students(super::Engine::Postgres).await

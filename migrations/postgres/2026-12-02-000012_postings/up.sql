@@ -25,6 +25,8 @@ CREATE TABLE postings (
     -- JSON array of URLs.
     attachments TEXT NOT NULL,
     external_ref TEXT,
+    -- Listed at /public/postings once published (when the operator opens it).
+    public BOOLEAN NOT NULL DEFAULT FALSE,
     review_comment TEXT,
     published_at TIMESTAMP,
     -- Titles, descriptions, majors and positions in lower case: what `q` searches.
