@@ -225,6 +225,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(postings::list)
         .service(postings::export)
         .service(postings::create)
+        .service(postings::upsert_by_ref)
         .service(postings::get)
         .service(postings::update)
         .service(postings::submit)

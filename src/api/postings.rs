@@ -2,7 +2,7 @@
 //! suggested counterparts, matches (`/alliances/{id}/matches`,
 //! `/matches/{id}`) and the year's supply–demand summary.
 
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -14,6 +14,7 @@ use crate::auth::Principal;
 use crate::db::Db;
 use crate::db::page::PageRequest;
 use crate::db::postings::PostingFilter;
+use crate::domain::Versioned;
 use crate::domain::posting::{
     AcceptMatch, CloseMatch, ClosePosting, NewMatch, NewPosting, Posting, PostingKind,
     PostingMatch, PostingPatch, PostingReview, PostingStatus, PublicPosting, Suggestion,
@@ -127,7 +128,12 @@ pub struct PublicQuery {
     operation_id = "list_public_postings",
     tag = "postings",
     params(PublicQuery),
-    responses((status = 200, description = "A page", body = List<PublicPosting>))
+    responses(
+        (status = 200, description = "A page", body = List<PublicPosting>,
+            headers(("Cache-Control" = String, description = "`public, max-age=60`"))),
+        (status = 404, description = "The listing is not open here",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/public/postings")]
 pub async fn public_list(
@@ -258,6 +264,61 @@ pub async fn create(
         Ok((format!("/api/v1/postings/{}", p.id), p))
     })
     .await
+}
+
+/// A member system's sync of its own posting by its own reference (the
+/// `external_ref`, unique per organisation): the body replaces the posting
+/// with that reference, or posts it when there is none (201). A member
+/// token syncs its own organisation's; the secretariat names the
+/// organisation. A member's change to a published posting goes back to
+/// review; a closed posting takes no change (409); the same body again
+/// changes nothing.
+#[utoipa::path(
+    operation_id = "upsert_posting_by_ref",
+    tag = "postings",
+    params(
+        ("id" = String, Path, description = ALLIANCE_ID, example = "teda-biomedicine"),
+        ("ref" = String, Path, description = "The poster's own reference", example = "HR-2025-017"),
+        IfMatch,
+    ),
+    request_body = NewPosting,
+    responses(
+        (status = 200, description = "Replaced", body = Posting, headers(("ETag" = String))),
+        (status = 201, description = "Posted", body = Posting, headers(("ETag" = String), ("Location" = String))),
+    )
+)]
+#[put("/alliances/{id}/postings/by-ref/{ref}")]
+pub async fn upsert_by_ref(
+    db: web::Data<Db>,
+    caller: Principal,
+    path: web::Path<(String, String)>,
+    pre: Precondition,
+    body: ApiJson<NewPosting>,
+) -> Result<HttpResponse, ApiError> {
+    let (key, reference) = path.into_inner();
+    let reference = reference.trim().to_owned();
+    if reference.is_empty() || reference.chars().count() > 100 {
+        return Err(ApiError::BadRequest {
+            detail: "path segment `ref`: 1-100 characters".into(),
+            errors: vec![FieldError::new("ref", "invalid", "1-100 characters")],
+        });
+    }
+    let new = body.0;
+    let (p, created) = crate::service::write(&db, caller, move |tx| {
+        service::upsert_by_ref(tx, &key, &reference, new, &pre)
+    })
+    .await?;
+    if created {
+        Ok(HttpResponse::Created()
+            .insert_header((
+                actix_web::http::header::LOCATION,
+                format!("/api/v1/postings/{}", p.id),
+            ))
+            .insert_header((actix_web::http::header::ETAG, p.etag()))
+            .json(&p))
+    } else {
+        Ok(changed(&p))
+    }
 }
 
 /// Reads one posting.

@@ -315,6 +315,24 @@ pub fn published_between(
     into_resources(conn, rows)
 }
 
+/// The organisation's posting with this external reference, if any.
+pub fn find_by_ref(
+    conn: &mut AnyConnection,
+    organization_id: &str,
+    reference: &str,
+) -> Result<Option<Posting>, ApiError> {
+    let row = postings::table
+        .filter(postings::organization_id.eq(organization_id))
+        .filter(postings::external_ref.eq(reference))
+        .select(PostingRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(match row {
+        Some(row) => Some(into_resources(conn, vec![row])?.remove(0)),
+        None => None,
+    })
+}
+
 /// Another posting of the organisation with this external reference.
 pub fn ref_taken_by(conn: &mut AnyConnection, p: &Posting) -> Result<Option<String>, ApiError> {
     let Some(r) = &p.external_ref else {

@@ -253,6 +253,7 @@ pub const TABLE: &[(&str, Access)] = &[
     ("list_postings", READ_ALLIANCE),
     ("export_postings", READ_ALLIANCE),
     ("create_posting", POST_AS_MEMBER),
+    ("upsert_posting_by_ref", POST_AS_MEMBER),
     ("get_posting", READ_RECORD),
     ("update_posting", EDIT_AS_MEMBER),
     ("submit_posting", EDIT_AS_MEMBER),

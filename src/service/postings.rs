@@ -114,43 +114,142 @@ pub fn create(tx: &mut Tx<'_>, alliance_key: &str, new: NewPosting) -> Result<Po
     let alliance = alliances::find(tx.conn, alliance_key)?;
     authorize(tx.principal, "create_posting", &alliance, String::new)?;
     let organization = poster(tx, &alliance, new.organization.as_deref())?;
+    insert_new(tx, &alliance, organization, new)
+}
+
+fn insert_new(
+    tx: &mut Tx<'_>,
+    alliance: &Alliance,
+    organization: OrganizationSummary,
+    new: NewPosting,
+) -> Result<Posting, ApiError> {
     let now = utc(tx.now());
-    let posting = Posting {
+    let mut posting = Posting {
         id: new_id(),
         alliance_id: alliance.id.clone(),
         kind: new.kind,
         direction: new.kind.direction(),
         organization,
-        status: if new.submit {
-            PostingStatus::PendingReview
-        } else {
-            PostingStatus::Draft
-        },
+        status: PostingStatus::Draft,
         close_reason: None,
-        title_zh: new.title_zh,
-        title_en: new.title_en,
-        description_zh: new.description_zh,
-        description_en: new.description_en,
-        majors: new.majors.iter().map(|m| m.trim().to_owned()).collect(),
-        level: new.level,
-        region: new.region.map(|r| r.trim().to_owned()),
-        headcount: new.headcount,
-        opens_on: new.opens_on,
-        closes_on: new.closes_on,
-        details: new.details,
-        attachments: new.attachments,
-        external_ref: new.external_ref,
-        public: new.public,
+        title_zh: new.title_zh.clone(),
+        title_en: None,
+        description_zh: None,
+        description_en: None,
+        majors: vec![],
+        level: None,
+        region: None,
+        headcount: None,
+        opens_on: None,
+        closes_on: None,
+        details: Default::default(),
+        attachments: vec![],
+        external_ref: None,
+        public: false,
         review_comment: None,
         published_at: None,
         version: 1,
         created_at: now,
         updated_at: now,
     };
+    if new.submit {
+        posting.status = PostingStatus::PendingReview;
+    }
+    replace_content(&mut posting, new);
     checked(tx, &posting)?;
     postings::insert(tx.conn, &posting)?;
     tx.created(&posting)?;
     Ok(posting)
+}
+
+/// What a body says of a posting, in place of what it said before (the
+/// kind, the organisation and the status are not content).
+fn replace_content(p: &mut Posting, new: NewPosting) {
+    p.title_zh = new.title_zh;
+    p.title_en = new.title_en;
+    p.description_zh = new.description_zh;
+    p.description_en = new.description_en;
+    p.majors = new.majors.iter().map(|m| m.trim().to_owned()).collect();
+    p.level = new.level;
+    p.region = new.region.map(|r| r.trim().to_owned());
+    p.headcount = new.headcount;
+    p.opens_on = new.opens_on;
+    p.closes_on = new.closes_on;
+    p.details = new.details;
+    p.attachments = new.attachments;
+    p.external_ref = new.external_ref;
+    p.public = new.public;
+}
+
+/// A member system's sync of its own posting by its own reference: the
+/// body replaces the posting of this organisation with `reference`, or
+/// posts it when there is none (`true`). As with edits, a member's change
+/// to a published posting goes back to review; `submit` sends a draft to
+/// review; a closed posting takes no change (409).
+pub fn upsert_by_ref(
+    tx: &mut Tx<'_>,
+    alliance_key: &str,
+    reference: &str,
+    mut new: NewPosting,
+    pre: &Precondition,
+) -> Result<(Posting, bool), ApiError> {
+    let alliance = alliances::find(tx.conn, alliance_key)?;
+    authorize(
+        tx.principal,
+        "upsert_posting_by_ref",
+        &alliance,
+        String::new,
+    )?;
+    if new.external_ref.as_deref().is_some_and(|r| r != reference) {
+        return Err(ApiError::invalid(
+            "external_ref",
+            "differs",
+            format!("the body's external_ref is not the path's `{reference}`"),
+        ));
+    }
+    new.external_ref = Some(reference.to_owned());
+    let organization = poster(tx, &alliance, new.organization.as_deref())?;
+    let Some(before) = postings::find_by_ref(tx.conn, &organization.id, reference)? else {
+        if let Precondition::OneOf(_) = pre {
+            return Err(ApiError::PreconditionFailed(format!(
+                "there is no posting `{reference}` of `{}` to match If-Match",
+                organization.slug
+            )));
+        }
+        return Ok((insert_new(tx, &alliance, organization, new)?, true));
+    };
+    if before.alliance_id != alliance.id {
+        return Err(ApiError::conflict(
+            "external_ref",
+            "other_alliance",
+            format!(
+                "`{}` already has a posting `{reference}` in another alliance",
+                organization.slug
+            ),
+        ));
+    }
+    if new.kind != before.kind {
+        return Err(ApiError::conflict(
+            "kind",
+            "changed",
+            format!("the posting `{reference}` is a `{}` posting", before.kind),
+        ));
+    }
+    not_closed(&before, "change")?;
+    let member = tx.principal.role == Role::Member;
+    let submit = new.submit;
+    let after = versioned_update(tx, &before, pre, |tx, after| {
+        replace_content(after, new);
+        let changed = !super::unchanged(&before, after);
+        if changed && member && after.status == PostingStatus::Published {
+            after.status = PostingStatus::PendingReview;
+        }
+        if submit && after.status == PostingStatus::Draft {
+            after.status = PostingStatus::PendingReview;
+        }
+        checked(tx, after)
+    })?;
+    Ok((after, false))
 }
 
 /// A posting by its id, as this caller may read it (404 otherwise).

@@ -442,6 +442,8 @@ fn body_for(
         "create_posting" => json(json!({"kind": "talent", "organization": org,
             "title_zh": "新岗位", "headcount": 2})),
         "update_posting" => json(json!({"headcount": 4})),
+        "upsert_posting_by_ref" => json(json!({"kind": "talent", "organization": org,
+            "title_zh": "同步岗位", "headcount": 2})),
         "publish_posting" => json(json!({})),
         "submit_posting" => None,
         "return_posting" => json(json!({"comment": "请补充岗位要求"})),

@@ -661,6 +661,89 @@ async fn the_public_listing_shows_what_posters_opened(engine: Engine) {
     .problem(400);
 }
 
+async fn a_member_system_syncs_its_postings_by_reference(engine: Engine) {
+    let Some(mut app) = TestApp::spawn(engine).await else {
+        return;
+    };
+    app.seed().await;
+    let enterprise = app.token_for(Role::Member, &[], Some(ENTERPRISE));
+    let secretariat = app.token_for(Role::Secretariat, &[TEDA], None);
+    let path = format!("/api/v1/alliances/{TEDA}/postings/by-ref/HR-2025-017");
+    let body = json!({"kind": "talent", "title_zh": "发酵工程师", "headcount": 4, "submit": true});
+    let first = app.put(&path, &enterprise, &body).await;
+    let posted = created(&first, "first sync");
+    let id = posted["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        first.header("location"),
+        Some(format!("/api/v1/postings/{id}").as_str())
+    );
+    assert_eq!(posted["external_ref"], "HR-2025-017");
+    assert_eq!(posted["status"], "pending_review");
+    // The same body again changes nothing and writes nothing.
+    let events = app.event_count();
+    let again = ok(&app.put(&path, &enterprise, &body).await, "same sync");
+    assert_eq!(
+        (&again["id"], &again["version"]),
+        (&posted["id"], &json!(1))
+    );
+    assert_eq!(app.event_count(), events);
+    ok(
+        &app.post(
+            &format!("/api/v1/postings/{id}/publish"),
+            &secretariat,
+            &json!({}),
+        )
+        .await,
+        "publish",
+    );
+    // A change from the member system: replaced, and back to review.
+    let changed = ok(
+        &app.put(
+            &path,
+            &enterprise,
+            &json!({"kind": "talent", "title_zh": "发酵工程师", "headcount": 6}),
+        )
+        .await,
+        "changed sync",
+    );
+    assert_eq!(
+        (&changed["headcount"], &changed["status"]),
+        (&json!(6), &json!("pending_review"))
+    );
+    let found = ok(
+        &app.get(
+            &format!("/api/v1/alliances/{TEDA}/postings?organization={ENTERPRISE}&external_ref=HR-2025-017"),
+            &enterprise,
+        )
+        .await,
+        "by reference",
+    );
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    assert_eq!(found["items"][0]["id"], id.as_str());
+    let headcount: Option<i64> = postings::table
+        .filter(postings::id.eq(&id))
+        .select(postings::headcount)
+        .first(&mut *app.conn())
+        .unwrap();
+    assert_eq!(headcount, Some(6));
+    // Another reference in the body than in the path; another kind.
+    let res = app
+        .put(
+            &path,
+            &enterprise,
+            &json!({"kind": "talent", "title_zh": "x", "headcount": 1, "external_ref": "HR-9"}),
+        )
+        .await;
+    res.problem(422);
+    app.put(
+        &path,
+        &enterprise,
+        &json!({"kind": "project", "title_zh": "x"}),
+    )
+    .await
+    .problem(409);
+}
+
 async fn the_public_listing_is_off_by_default(app: TestApp) {
     app.send(app.client.get(app.url("/api/v1/public/postings")), None)
         .await
@@ -668,6 +751,10 @@ async fn the_public_listing_is_off_by_default(app: TestApp) {
 }
 
 mod sqlite {
+    #[actix_web::test]
+    async fn a_member_system_syncs_its_postings_by_reference() {
+        super::a_member_system_syncs_its_postings_by_reference(super::Engine::Sqlite).await
+    }
     #[actix_web::test]
     async fn the_public_listing_shows_what_posters_opened() {
         super::the_public_listing_shows_what_posters_opened(super::Engine::Sqlite).await
@@ -694,6 +781,10 @@ mod sqlite {
 }
 
 mod postgres {
+    #[actix_web::test]
+    async fn a_member_system_syncs_its_postings_by_reference() {
+        super::a_member_system_syncs_its_postings_by_reference(super::Engine::Postgres).await
+    }
     #[actix_web::test]
     async fn the_public_listing_shows_what_posters_opened() {
         super::the_public_listing_shows_what_posters_opened(super::Engine::Postgres).await
