@@ -31,7 +31,7 @@ pub struct ChangesQuery {
     pub limit: Option<i64>,
     /// Only these event types, comma-separated.
     #[param(
-        pattern = r"^([a-z_]+\.(created|updated|deleted)(,[a-z_]+\.(created|updated|deleted))*)?$",
+        pattern = r"^([a-z_]+\.(created|updated|deleted|published)(,[a-z_]+\.(created|updated|deleted|published))*)?$",
         example = "membership.created,membership.updated"
     )]
     pub types: Option<String>,

@@ -61,19 +61,24 @@ pub struct PostingQuery {
     pub header_language: Option<HeaderLang>,
 }
 
+/// The search text `q`, trimmed: 1-100 characters.
+fn search_text(q: Option<&str>) -> Result<Option<String>, ApiError> {
+    let q = q.map(str::trim);
+    if q.is_some_and(|q| q.is_empty() || q.chars().count() > 100) {
+        return Err(ApiError::BadRequest {
+            detail: "query parameter `q`: 1-100 characters".into(),
+            errors: vec![FieldError::new("q", "invalid", "1-100 characters")],
+        });
+    }
+    Ok(q.map(str::to_owned))
+}
+
 impl PostingQuery {
     fn filter(&self) -> Result<PostingFilter, ApiError> {
-        let q = self.q.as_deref().map(str::trim);
-        if q.is_some_and(|q| q.is_empty() || q.chars().count() > 100) {
-            return Err(ApiError::BadRequest {
-                detail: "query parameter `q`: 1-100 characters".into(),
-                errors: vec![FieldError::new("q", "invalid", "1-100 characters")],
-            });
-        }
         Ok(PostingFilter {
             kind: self.kind,
             status: self.status,
-            q: q.map(str::to_owned),
+            q: search_text(self.q.as_deref())?,
             external_ref: self.external_ref.clone(),
             ..PostingFilter::default()
         })
@@ -148,16 +153,7 @@ pub async fn public_list(
     }
     let q = query.0;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let text = q.q.as_deref().map(str::trim).map(str::to_owned);
-    if text
-        .as_deref()
-        .is_some_and(|t| t.is_empty() || t.chars().count() > 100)
-    {
-        return Err(ApiError::BadRequest {
-            detail: "query parameter `q`: 1-100 characters".into(),
-            errors: vec![FieldError::new("q", "invalid", "1-100 characters")],
-        });
-    }
+    let text = search_text(q.q.as_deref())?;
     let page = db
         .read(move |c| {
             service::public_list(c, q.alliance.as_deref(), q.kind, text.as_deref(), &page)

@@ -499,17 +499,15 @@ pub fn list_matches(
         query = query.filter(posting_matches::id.gt(after.clone()));
     }
     if let Some(org) = side_of {
-        let own = postings::table
-            .filter(postings::organization_id.eq(org.to_owned()))
-            .select(postings::id);
+        let own = || {
+            postings::table
+                .filter(postings::organization_id.eq(org.to_owned()))
+                .select(postings::id)
+        };
         query = query.filter(
             posting_matches::demand_id
-                .eq_any(own)
-                .or(posting_matches::offer_id.eq_any(
-                    postings::table
-                        .filter(postings::organization_id.eq(org.to_owned()))
-                        .select(postings::id),
-                )),
+                .eq_any(own())
+                .or(posting_matches::offer_id.eq_any(own())),
         );
     }
     let page = page.finish(query.load(conn)?, |r| &r.id);

@@ -14,7 +14,7 @@ pub struct AuditRecord {
     /// The token's subject (`system:<task>` for the service itself).
     #[schema(example = "secretariat:teda")]
     pub actor: String,
-    /// `created`, `updated` or `deleted`.
+    /// `created`, `updated`, `deleted`, or `published` (a posting).
     #[schema(example = "updated")]
     pub action: String,
     #[schema(example = "membership")]

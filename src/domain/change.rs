@@ -12,7 +12,8 @@ pub struct ChangeEvent {
     /// continue past it; a webhook delivered twice carries the same one.
     #[schema(example = "1042")]
     pub cursor: String,
-    /// `<resource_type>.<created|updated|deleted>`.
+    /// `<resource_type>.<created|updated|deleted>`, or `posting.published`
+    /// when a posting becomes visible to the alliance's members.
     #[serde(rename = "type")]
     #[schema(example = "membership.created")]
     pub event_type: String,

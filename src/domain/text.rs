@@ -82,8 +82,9 @@ text_newtype!(
 );
 
 text_newtype!(
-    /// A change event type, `<resource_type>.<created|updated|deleted>`.
-    #[schema(value_type = String, max_length = 72, pattern = r"^[a-z_]{1,64}\.(created|updated|deleted)$", example = "membership.created")]
+    /// A change event type, `<resource_type>.<created|updated|deleted>`
+    /// (and `posting.published`).
+    #[schema(value_type = String, max_length = 72, pattern = r"^[a-z_]{1,64}\.(created|updated|deleted|published)$", example = "membership.created")]
     EventType,
     |s| super::change::is_event_type(s).then(|| s.to_owned()),
     "must be an event type like `membership.created`"

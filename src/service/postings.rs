@@ -38,6 +38,17 @@ fn speaks_for(caller: &Principal, org: &OrganizationSummary) -> bool {
             .is_some_and(|o| o == org.id || o == org.slug.as_str())
 }
 
+/// The id of a member token's organisation; empty (matching nothing) for
+/// a token whose organisation is not registered.
+fn own_organization_id(conn: &mut AnyConnection, caller: &Principal) -> Result<String, ApiError> {
+    let key = caller.organization.as_deref().unwrap_or_default();
+    match organizations::find(conn, key) {
+        Ok(o) => Ok(o.id),
+        Err(ApiError::NotFound(_)) => Ok(String::new()),
+        Err(e) => Err(e),
+    }
+}
+
 /// A member token may act only for its own organisation's postings.
 fn ensure_poster(caller: &Principal, p: &Posting) -> Result<(), ApiError> {
     if caller.role == Role::Member && !speaks_for(caller, &p.organization) {
@@ -271,12 +282,7 @@ pub fn list(
     page: &PageRequest,
 ) -> Result<Page<Posting>, ApiError> {
     if caller.role == Role::Member {
-        // Nothing unpublished of others: a token without an organisation sees only what is published.
-        let own = caller.organization.as_deref().unwrap_or_default();
-        let id = organizations::find(conn, own)
-            .map(|o| o.id)
-            .unwrap_or_default();
-        filter.readable_by = Some(id);
+        filter.readable_by = Some(own_organization_id(conn, caller)?);
     }
     let today = tianjin_today();
     filter.today = Some(today);
@@ -717,14 +723,7 @@ pub fn list_matches(
     page: &PageRequest,
 ) -> Result<Page<PostingMatch>, ApiError> {
     let side_of = match caller.role {
-        Role::Member => {
-            let own = caller.organization.as_deref().unwrap_or_default();
-            Some(
-                organizations::find(conn, own)
-                    .map(|o| o.id)
-                    .unwrap_or_default(),
-            )
-        }
+        Role::Member => Some(own_organization_id(conn, caller)?),
         _ => None,
     };
     postings::list_matches(conn, alliance_id, side_of.as_deref(), page)

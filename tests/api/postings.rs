@@ -145,7 +145,7 @@ async fn a_demand_meets_a_supply_and_places_students(engine: Engine) {
     assert_eq!(stored_status(&app, &demand_id), "published");
     let feed = ok(
         &app.get(
-            &format!("/api/v1/changes?after={head}&limit=10"),
+            &format!("/api/v1/changes?after={head}&limit=10&types=posting.published"),
             &app.admin(),
         )
         .await,
