@@ -744,7 +744,10 @@ async fn a_member_system_syncs_its_postings_by_reference(engine: Engine) {
     .problem(409);
 }
 
-async fn the_public_listing_is_off_by_default(app: TestApp) {
+async fn the_public_listing_is_off_by_default(engine: Engine) {
+    let Some(app) = TestApp::spawn(engine).await else {
+        return;
+    };
     app.send(app.client.get(app.url("/api/v1/public/postings")), None)
         .await
         .problem(404);
@@ -761,10 +764,7 @@ mod sqlite {
     }
     #[actix_web::test]
     async fn the_public_listing_is_off_by_default() {
-        let app = crate::common::TestApp::spawn(super::Engine::Sqlite)
-            .await
-            .unwrap();
-        super::the_public_listing_is_off_by_default(app).await
+        super::the_public_listing_is_off_by_default(super::Engine::Sqlite).await
     }
     #[actix_web::test]
     async fn a_demand_meets_a_supply_and_places_students() {
@@ -781,6 +781,10 @@ mod sqlite {
 }
 
 mod postgres {
+    #[actix_web::test]
+    async fn the_public_listing_is_off_by_default() {
+        super::the_public_listing_is_off_by_default(super::Engine::Postgres).await
+    }
     #[actix_web::test]
     async fn a_member_system_syncs_its_postings_by_reference() {
         super::a_member_system_syncs_its_postings_by_reference(super::Engine::Postgres).await
