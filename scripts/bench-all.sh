@@ -9,7 +9,7 @@
 # Parts: bench.sh (GET one alliance vs pgbench -S and a trivial actix
 # handler; memory; start-up), bench-writes.sh (creates at 1-32 clients vs
 # pgbench -f of their statements; bytes per write), bench-organizations.sh (search vs its SQL in
-# pgbench -f), bench-dashboard.sh (dashboard vs its SQL), bench-import.sh
+# pgbench -f), bench-postings.sh (search of 20 000 postings on both engines vs its SQL), bench-dashboard.sh (dashboard vs its SQL), bench-import.sh
 # (10 000 members vs COPY), bench_feed.py (draining 100 000 events vs
 # reading the table).
 set -euo pipefail
@@ -18,7 +18,7 @@ mode="${1:-}"
 [ -z "$mode" ] || [ "$mode" = --smoke ] || { echo "usage: $0 [--smoke]" >&2; exit 2; }
 log=$(mktemp -t alliance-bench-all-XXXXXX)
 trap 'rm -f "$log"' EXIT
-for part in bench.sh bench-writes.sh bench-organizations.sh bench-dashboard.sh bench-import.sh bench_feed.py; do
+for part in bench.sh bench-writes.sh bench-organizations.sh bench-postings.sh bench-dashboard.sh bench-import.sh bench_feed.py; do
   echo "### scripts/$part $mode"
   "scripts/$part" $mode 2>&1 | tee -a "$log"
 done
