@@ -217,6 +217,8 @@ pub async fn export(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
     let format = files::required(q.format)?;
+    // The file holds every page; `limit` and `cursor` are still checked.
+    PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let header_language = q.header_language;
     let filter = q.filter()?;
     let who = caller.clone();

@@ -434,6 +434,26 @@ async fn postings_are_found_in_both_languages(engine: Engine) {
     )
     .await
     .problem(400);
+    // The export: every match as a file; its paging parameters are checked.
+    let file = app
+        .get(
+            &format!(
+                "/api/v1/alliances/{TEDA}/exports/postings?format=csv&q={}",
+                encoded("cell therapy")
+            ),
+            &secretariat,
+        )
+        .await;
+    assert_eq!(file.status, 200, "{}", file.text());
+    let csv = file.text();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.contains("细胞药物规模化生产工艺攻关"), "{csv}");
+    app.get(
+        &format!("/api/v1/alliances/{TEDA}/exports/postings?format=csv&cursor=zz"),
+        &secretariat,
+    )
+    .await
+    .problem(400);
 }
 
 async fn only_the_poster_and_its_alliance_touch_a_posting(engine: Engine) {
